@@ -1,0 +1,54 @@
+# strata: the two commands are `make demo` and `make test` (Debian 12, as root).
+SHELL := /bin/bash
+# Each installs the system packages it needs with apt-get and says what it is doing.
+
+SWIFT       ?= swift
+BUILD_FLAGS ?= -c debug
+BIN          = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/strata
+STAMP        = .build/.deps-installed
+
+# Build: libsolv, libarchive and pkg-config for the C modules; gpgv verifies signed indexes.
+BUILD_DEPS = libsolv-dev libsolvext-dev libarchive-dev pkg-config gpgv xz-utils zstd ca-certificates
+# Tests: the reference tools fixtures are made and results are cross-checked with.
+TEST_DEPS  = gpg dpkg-dev apt mmdebstrap rpm createrepo-c libarchive-tools
+
+.PHONY: all build deps test-deps test demo bench fmt lint clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(BUILD_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "==> installing build dependencies:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "==> build dependencies present"; fi
+
+test-deps: deps
+	@missing=""; for p in $(TEST_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "==> installing test dependencies:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "==> test dependencies present"; fi
+
+build: deps
+	@echo "==> building strata ($(BUILD_FLAGS))"
+	$(SWIFT) build $(BUILD_FLAGS)
+
+test: test-deps
+	@echo "==> building and running the tests"
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+demo: build
+	@echo "==> locking debian/12 --set minbase against the host's mirror"
+	$(BIN) lock debian/12 --set minbase -o out/debian-12-minbase.lock.json
+
+bench: build
+	bench/lock.sh
+
+fmt:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build out

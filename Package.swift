@@ -1,0 +1,32 @@
+// swift-tools-version: 6.0
+// strata: container OS templates from distribution packages. See README.md and DESIGN.md.
+import PackageDescription
+
+let package = Package(
+    name: "strata",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSolv", pkgConfig: "libsolvext",
+            providers: [.apt(["libsolv-dev", "libsolvext-dev"])]),
+        .systemLibrary(
+            name: "CArchive", pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]),
+        .target(
+            name: "StrataCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(name: "StrataStore", dependencies: ["StrataCore"]),
+        .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
+    ]
+)

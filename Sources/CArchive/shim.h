@@ -1,0 +1,3 @@
+// libarchive, as StrataArchive uses it.
+#include <archive.h>
+#include <archive_entry.h>

@@ -1,0 +1,54 @@
+/// Which packaging system a template, a repository or a pool belongs to.
+public enum PackageFamily: String, Sendable, Codable, CaseIterable {
+    case deb
+    case rpm
+}
+
+/// One repository a template installs from, as the template tree describes it.
+///
+/// The location is either a literal `url` or a `mirror` role (`debian`, `debian-security`) that
+/// the planner resolves from `--mirror`, the template, or the host's apt configuration; never both.
+public struct RepositorySpec: Hashable, Sendable, Codable {
+    /// Unique within a template: `main`, `updates`, `security`.
+    public var name: String
+    public var url: String?
+    public var mirror: String?
+    /// Debian: the suite (`bookworm-updates`). RPM: unused.
+    public var suite: String?
+    /// Debian: the components (`main`, `contrib`). RPM: unused.
+    public var components: [String]
+    /// The OpenPGP keyring that signs this repository's index, absolute path.
+    public var keyring: String?
+    /// Accept the index without a verified signature. Loud; never the default.
+    public var trusted: Bool
+
+    public init(
+        name: String, url: String? = nil, mirror: String? = nil, suite: String? = nil,
+        components: [String] = [], keyring: String? = nil, trusted: Bool = false
+    ) {
+        self.name = name
+        self.url = url
+        self.mirror = mirror
+        self.suite = suite
+        self.components = components
+        self.keyring = keyring
+        self.trusted = trusted
+    }
+}
+
+/// An entry of a package set that names packages by property rather than by name.
+///
+/// Written in list files in apt's pattern syntax: `?essential`, `?priority(required)`.
+public enum PackageSelector: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Packages with `Essential: yes`.
+    case essential
+    /// Packages whose `Priority:` is this value (`required`, `important`, `standard`).
+    case priority(String)
+
+    public var description: String {
+        switch self {
+        case .essential: "?essential"
+        case .priority(let p): "?priority(\(p))"
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import StrataCore
+
+/// Everything the template tree says about one target and one package set, after inheritance,
+/// list merging and variable expansion. This is what the rest of strata consumes.
+public struct TemplateSpec: Sendable, Equatable {
+    /// The target as asked for, normalised: `debian/12` or `debian/12/amd64`.
+    public var target: String
+    /// The set asked for: `minbase`.
+    public var set: String
+    public var family: PackageFamily
+    public var architecture: Architecture
+    /// Every scalar setting in effect (`distro`, `version`, `suite`, …), after inheritance.
+    public var settings: [String: String]
+    public var repositories: [RepositorySpec]
+    /// Packages requested by name, in first-seen order, after drops.
+    public var packages: [String]
+    /// Selectors requested (`?essential`), in first-seen order, after drops.
+    public var selectors: [PackageSelector]
+    /// Names dropped with a trailing `-`; removed from what the selectors match, too.
+    public var dropped: [String]
+    /// Packages that satisfy dependencies and install no files.
+    public var dummies: [DummyPackage]
+    /// Path globs never installed (`/usr/share/doc/*`).
+    public var excludes: [String]
+    /// Path globs removed when the template is finalised (machine-specific and volatile files).
+    public var cleanup: [String]
+    /// SHA-256 of the canonical form of everything above: the lockfile records it, so that a
+    /// changed template is noticed.
+    public var configDigest: SHA256Digest
+
+    public init(
+        target: String, set: String, family: PackageFamily, architecture: Architecture,
+        settings: [String: String], repositories: [RepositorySpec], packages: [String],
+        selectors: [PackageSelector], dropped: [String], dummies: [DummyPackage], excludes: [String],
+        cleanup: [String], configDigest: SHA256Digest
+    ) {
+        self.target = target
+        self.set = set
+        self.family = family
+        self.architecture = architecture
+        self.settings = settings
+        self.repositories = repositories
+        self.packages = packages
+        self.selectors = selectors
+        self.dropped = dropped
+        self.dummies = dummies
+        self.excludes = excludes
+        self.cleanup = cleanup
+        self.configDigest = configDigest
+    }
+}
+
+/// A package that exists only to satisfy dependencies (a kernel or udev a container does not need).
+public struct DummyPackage: Sendable, Hashable, Codable {
+    public var name: String
+    public var version: String
+    public var provides: [String]
+
+    public init(name: String, version: String, provides: [String] = []) {
+        self.name = name
+        self.version = version
+        self.provides = provides
+    }
+}
