@@ -27,6 +27,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "StrataStore", dependencies: ["StrataCore"]),
+        .target(name: "StrataArchive", dependencies: ["StrataCore", "CArchive"]),
+        .target(
+            name: "StrataFetch",
+            dependencies: [
+                "StrataCore", "StrataStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
+        .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
     ]
 )

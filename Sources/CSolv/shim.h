@@ -15,4 +15,5 @@
 #include <solv/evr.h>
 #include <solv/knownid.h>
 #include <solv/solv_xfopen.h>
+#include <solv/chksum.h>
 #include <solv/testcase.h>
