@@ -28,5 +28,6 @@ let package = Package(
             ]),
         .target(name: "StrataStore", dependencies: ["StrataCore"]),
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
+        .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
     ]
 )
