@@ -31,6 +31,7 @@ struct ErrorTests {
         try fixture.write("demo/config/base.list", "hello\n")
         let message = expectFailure(.invalidInput) { try fixture.load("base") }
         #expect(message.hasPrefix(fixture.path("demo/1/config/template.yaml") + ":5: YAML syntax error"), "\(message)")
+        #expect(message.contains("did not find expected"), "\(message)")
     }
 
     @Test(
