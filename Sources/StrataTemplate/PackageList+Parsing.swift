@@ -35,7 +35,8 @@ extension PackageList {
                     throw TemplateError.invalid(
                         at: location, "one entry per line, found \(words.count): '\(words.joined(separator: " "))'")
                 }
-                entry = first.hasPrefix("?")
+                entry =
+                    first.hasPrefix("?")
                     ? try selector(first, at: location) : try package(first, family: family, at: location)
             }
             entries.append(Located(entry, at: location))

@@ -41,7 +41,8 @@ struct MergedConfig: Sendable {
             let files = levels.map(\.file).joined(separator: ", ")
             throw StrataError(
                 .invalidInput,
-                "target '\(target)': no template.yaml sets 'family' (deb or rpm); read: \(files.isEmpty ? "none" : files)")
+                "target '\(target)': no template.yaml sets 'family' (deb or rpm); read: \(files.isEmpty ? "none" : files)"
+            )
         }
         guard let family = PackageFamily(rawValue: settings["family"] ?? "") else {
             throw TemplateError.invalid(
@@ -78,7 +79,8 @@ struct MergedConfig: Sendable {
         let mirror = try expand(entry.mirror)
         switch (url, mirror) {
         case (nil, nil):
-            throw TemplateError.invalid(at: entry.name.location, "repository '\(name)' needs a 'url' or a 'mirror' role")
+            throw TemplateError.invalid(
+                at: entry.name.location, "repository '\(name)' needs a 'url' or a 'mirror' role")
         case (.some, .some):
             throw TemplateError.invalid(
                 at: entry.name.location, "repository '\(name)' has both 'url' and 'mirror'; give one")
@@ -145,7 +147,8 @@ private struct GlobList: Sendable {
     mutating func apply(_ entries: [Located<String>], expander: VariableExpander) throws {
         for entry in entries {
             let dropping = entry.value.hasPrefix("-/")
-            let glob = try expander.expand(dropping ? Located(String(entry.value.dropFirst()), at: entry.location) : entry)
+            let glob = try expander.expand(
+                dropping ? Located(String(entry.value.dropFirst()), at: entry.location) : entry)
             guard glob.hasPrefix("/") else {
                 throw TemplateError.invalid(
                     at: entry.location, "\(key) entries are absolute path globs ('/var/log/*'), not '\(glob)'")

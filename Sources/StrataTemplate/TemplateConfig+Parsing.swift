@@ -36,7 +36,8 @@ extension TemplateConfig {
                 config.cleanup = try reader.strings(value, what: key.value)
             case "trusted":
                 throw TemplateError.invalid(
-                    at: key.location, "'trusted' is not a setting: write 'trusted: true' on each repository that needs it")
+                    at: key.location,
+                    "'trusted' is not a setting: write 'trusted: true' on each repository that needs it")
             default:
                 guard TemplateConfig.isSettingName(key.value) else {
                     throw TemplateError.invalid(
@@ -58,7 +59,8 @@ extension TemplateConfig {
     static func isSettingName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic || first == "_" else { return false }
         return name.unicodeScalars.allSatisfy {
-            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || "_-.".unicodeScalars.contains($0)
+            ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+                || "_-.".unicodeScalars.contains($0)
         }
     }
 
@@ -119,7 +121,8 @@ struct NodeReader {
 
     func string(_ node: Node, of key: Located<String>) throws -> Located<String> {
         guard let scalar = node.scalar else {
-            throw TemplateError.invalid(at: location(node), "'\(key.value)' must be a single value, not a list or mapping")
+            throw TemplateError.invalid(
+                at: location(node), "'\(key.value)' must be a single value, not a list or mapping")
         }
         return try text(scalar, of: key)
     }

@@ -30,7 +30,10 @@ struct ConfigDigestTests {
             ("demo/1/config/template.yaml", "suite: one\nextra: x\n"),
             ("demo/1/config/template.yaml", "suite: one\ncleanup: [/tmp/*]\n"),
             ("demo/1/config/template.yaml", "suite: one\nrepositories: [{name: main, mirror: demo, suite: one}]\n"),
-            ("demo/1/config/template.yaml", "suite: one\nrepositories: [{name: main, mirror: demo, suite: one, components: [main], trusted: true}]\n"),
+            (
+                "demo/1/config/template.yaml",
+                "suite: one\nrepositories: [{name: main, mirror: demo, suite: one, components: [main], trusted: true}]\n"
+            ),
             ("demo/1/config/base.list", "gamma\n"),
             ("demo/1/config/base.list", "beta\n"),
             ("demo/1/config/base.list", "?priority(required)\n"),

@@ -37,17 +37,29 @@ struct ErrorTests {
     @Test(
         "semantic errors in template.yaml name the file and the line of the node",
         arguments: [
-            ("suite: one\nrepositories:\n  - name: x\n    mirorr: demo\n", ":4: unknown key 'mirorr'", "did you mean 'mirror'?"),
+            (
+                "suite: one\nrepositories:\n  - name: x\n    mirorr: demo\n", ":4: unknown key 'mirorr'",
+                "did you mean 'mirror'?"
+            ),
             ("suite: one\nrepositories:\n  - name: x\n", ":3: repository 'x' needs a 'url' or a 'mirror'", ""),
-            ("suite: one\nrepositories:\n  - {name: x, url: 'http://a', mirror: b}\n", ":3: repository 'x' has both", ""),
-            ("suite: one\nrepositories:\n  - name: x\n    mirror: m\n    trusted: yes\n", ":5: 'trusted' must be true or false", ""),
+            (
+                "suite: one\nrepositories:\n  - {name: x, url: 'http://a', mirror: b}\n", ":3: repository 'x' has both",
+                ""
+            ),
+            (
+                "suite: one\nrepositories:\n  - name: x\n    mirror: m\n    trusted: yes\n",
+                ":5: 'trusted' must be true or false", ""
+            ),
             ("suite: one\ntrusted: true\n", ":2: 'trusted' is not a setting", ""),
             ("suite: one\nfamily: deeb\n", ":2: family must be deb or rpm", ""),
             ("suite: one\nsuite: two\n", ":2: duplicate key 'suite'", ""),
             ("suite: one\nsettings:\n  a: b\n", ":2: 'settings' must be a scalar setting", ""),
             ("suite: one\ncleanup: [var/log]\n", ":2: cleanup entries are absolute path globs", ""),
             ("suite: one\ncleanup: [-/not/there]\n", ":2: '-/not/there' drops a glob no upper level lists", ""),
-            ("suite: one\nrepositories:\n  - {name: nope, drop: true}\n", ":3: 'nope' is dropped but no upper level", ""),
+            (
+                "suite: one\nrepositories:\n  - {name: nope, drop: true}\n", ":3: 'nope' is dropped but no upper level",
+                ""
+            ),
             ("suite: one\narch: x\n", ":2: 'arch' is set by strata", ""),
         ])
     func semantic(yaml: String, expected: String, hint: String) throws {

@@ -9,7 +9,8 @@ struct InheritanceTests {
     func scalarsLowerWins() throws {
         let fixture = try TreeFixture()
         try fixture.write("config/template.yaml", "origin: root\nflavour: root\nsize: root\nshape: root\n")
-        try fixture.write("demo/config/template.yaml", try baseYAML() + "flavour: distro\nsize: distro\nshape: distro\n")
+        try fixture.write(
+            "demo/config/template.yaml", try baseYAML() + "flavour: distro\nsize: distro\nshape: distro\n")
         try fixture.write("demo/1/config/template.yaml", "suite: one\nsize: version\nshape: version\n")
         try fixture.write("demo/1/amd64/config/template.yaml", "shape: arch\n")
         try fixture.write("demo/config/base.list", "hello\n")
@@ -110,7 +111,8 @@ struct InheritanceTests {
     func globListsMerge() throws {
         let fixture = try TreeFixture()
         try fixture.write(
-            "demo/config/template.yaml", try baseYAML() + "cleanup: [/var/log/*, /tmp/*]\nexcludes: [/usr/share/doc/*]\n")
+            "demo/config/template.yaml",
+            try baseYAML() + "cleanup: [/var/log/*, /tmp/*]\nexcludes: [/usr/share/doc/*]\n")
         try fixture.write("demo/1/config/template.yaml", "suite: one\ncleanup: [-/tmp/*, /var/tmp/*, /var/log/*]\n")
         try fixture.write("demo/config/base.list", "hello\n")
         let spec = try fixture.load("base")
@@ -124,7 +126,8 @@ struct InheritanceTests {
         try fixture.write(
             "demo/config/template.yaml",
             try baseYAML() + "dummies:\n  - {name: udev, version: '1', provides: [systemd-udev]}\n")
-        try fixture.write("demo/1/config/template.yaml", "suite: one\ndummies:\n  - {name: linux-image, version: '9'}\n")
+        try fixture.write(
+            "demo/1/config/template.yaml", "suite: one\ndummies:\n  - {name: linux-image, version: '9'}\n")
         try fixture.write("demo/config/base.list", "hello\n")
         #expect(
             try fixture.load("base").dummies == [

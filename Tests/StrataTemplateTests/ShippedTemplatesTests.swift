@@ -41,7 +41,8 @@ struct ShippedTemplatesTests {
         #expect(spec.cleanup.contains("/var/lib/apt/lists/*"))
         #expect(!spec.cleanup.contains("/etc/machine-id"))
 
-        let essential = try tree.load(target: "debian/\(version)", set: "essential", architecture: Architecture("amd64"))
+        let essential = try tree.load(
+            target: "debian/\(version)", set: "essential", architecture: Architecture("amd64"))
         #expect(essential.selectors == [.essential] && essential.packages.isEmpty)
         let standard = try tree.load(target: "debian/\(version)", set: "standard", architecture: Architecture("amd64"))
         #expect(standard.selectors == [.essential, .priority("required"), .priority("important")])
