@@ -38,5 +38,6 @@ let package = Package(
             ]),
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
+        .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
     ]
 )

@@ -27,12 +27,14 @@ public struct TemplateSpec: Sendable, Equatable {
     /// SHA-256 of the canonical form of everything above: the lockfile records it, so that a
     /// changed template is noticed.
     public var configDigest: SHA256Digest
+    /// The other files of the target's `config/` directories, by name, the lowest level winning.
+    public var files: [TemplateFile]
 
     public init(
         target: String, set: String, family: PackageFamily, architecture: Architecture,
         settings: [String: String], repositories: [RepositorySpec], packages: [String],
         selectors: [PackageSelector], dropped: [String], dummies: [DummyPackage], excludes: [String],
-        cleanup: [String], configDigest: SHA256Digest
+        cleanup: [String], configDigest: SHA256Digest, files: [TemplateFile] = []
     ) {
         self.target = target
         self.set = set
@@ -47,6 +49,7 @@ public struct TemplateSpec: Sendable, Equatable {
         self.excludes = excludes
         self.cleanup = cleanup
         self.configDigest = configDigest
+        self.files = files
     }
 }
 

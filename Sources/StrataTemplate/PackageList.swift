@@ -1,0 +1,61 @@
+import StrataCore
+
+/// One meaningful line of a `*.list` file.
+enum PackageListEntry: Sendable, Equatable {
+    /// `name`
+    case add(String)
+    /// `name-`
+    case drop(String)
+    /// `?essential`, `?priority(required)`
+    case select(PackageSelector)
+    /// `?priority(required)-`
+    case dropSelector(PackageSelector)
+    /// `@include SET`
+    case include(String)
+}
+
+/// A package set being built, line by line: the state `*.list` lines act on.
+///
+/// Packages and selectors keep first-seen order. A drop removes the name and remembers it in
+/// `dropped` (the resolver also removes it from what selectors match); adding it again later
+/// forgets the drop.
+struct PackageList: Sendable, Equatable {
+    private(set) var packages: [String] = []
+    private(set) var selectors: [PackageSelector] = []
+    private(set) var dropped: [String] = []
+
+    mutating func add(_ name: String) {
+        dropped.removeAll { $0 == name }
+        if !packages.contains(name) { packages.append(name) }
+    }
+
+    mutating func drop(_ name: String) {
+        packages.removeAll { $0 == name }
+        if !dropped.contains(name) { dropped.append(name) }
+    }
+
+    mutating func select(_ selector: PackageSelector) {
+        if !selectors.contains(selector) { selectors.append(selector) }
+    }
+
+    mutating func dropSelector(_ selector: PackageSelector) {
+        selectors.removeAll { $0 == selector }
+    }
+
+    /// `@include`: the other set's result, applied as if its lines were written here.
+    mutating func include(_ other: PackageList) {
+        for name in other.dropped { drop(name) }
+        for name in other.packages { add(name) }
+        for selector in other.selectors { select(selector) }
+    }
+
+    mutating func apply(_ entry: PackageListEntry) {
+        switch entry {
+        case .add(let name): add(name)
+        case .drop(let name): drop(name)
+        case .select(let selector): select(selector)
+        case .dropSelector(let selector): dropSelector(selector)
+        case .include: break  // resolved by PackageListResolver, which has the other sets
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import StrataCore
+
+/// Resolves a package set of one target: merges its `NAME.list` files across levels and
+/// expands `@include`, detecting cycles.
+///
+/// The most general level's file is processed first and each lower level's lines apply on top,
+/// so a lower `foo-` drops an inherited `foo`. `@include SET` inserts SET's result merged across
+/// all levels of the same target. Results are memoised for one load.
+struct PackageListResolver {
+    /// Set name → its list files, most general first.
+    let files: [String: [String]]
+    let family: PackageFamily
+    private var resolved: [String: PackageList] = [:]
+
+    init(files: [String: [String]], family: PackageFamily) {
+        self.files = files
+        self.family = family
+    }
+
+    /// - Throws: ``StrataError`` `.notFound` for an unknown set (listing the sets that exist),
+    ///   `.invalidInput` for a malformed line or an include cycle, each as `file:line: problem`.
+    mutating func resolve(_ set: String) throws -> PackageList {
+        try resolve(set, stack: [], includedAt: nil)
+    }
+
+    private mutating func resolve(_ set: String, stack: [String], includedAt: SourceLocation?) throws -> PackageList {
+        if let done = resolved[set] { return done }
+        if stack.contains(set), let includedAt {
+            let chain = (stack + [set]).joined(separator: " -> ")
+            throw TemplateError.invalid(at: includedAt, "@include cycle: \(chain)")
+        }
+        guard let paths = files[set] else {
+            let known = files.keys.sorted().joined(separator: ", ")
+            let message =
+                "unknown set '\(set)'" + NameSuggestion.hint(for: set, in: files.keys.sorted())
+                + " (sets: \(known.isEmpty ? "none" : known))"
+            if let includedAt {
+                throw TemplateError.notFound(at: includedAt, "@include of " + message)
+            }
+            throw TemplateError.notFound(at: nil, message)
+        }
+        var list = PackageList()
+        for path in paths {
+            let entries = try PackageList.parse(TemplateTree.readText(path), file: path, family: family)
+            for entry in entries {
+                if case .include(let other) = entry.value {
+                    list.include(try resolve(other, stack: stack + [set], includedAt: entry.location))
+                } else {
+                    list.apply(entry.value)
+                }
+            }
+        }
+        resolved[set] = list
+        return list
+    }
+}
