@@ -38,6 +38,7 @@ let package = Package(
             ]),
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
+        .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
         .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
     ]
 )

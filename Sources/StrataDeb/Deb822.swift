@@ -7,7 +7,7 @@ import StrataCore
 
 /// One stanza: its fields in order, looked up case-insensitively.
 public struct Deb822Stanza: Sendable, Equatable {
-    public private(set) var fields: [(name: String, value: String)] = []
+    public internal(set) var fields: [(name: String, value: String)] = []
 
     public subscript(_ name: String) -> String? {
         let lower = name.lowercased()
