@@ -28,5 +28,14 @@ let package = Package(
             ]),
         .target(name: "StrataStore", dependencies: ["StrataCore"]),
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
+        .target(
+            name: "StrataTestSupport",
+            dependencies: [
+                "StrataCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
     ]
 )
