@@ -97,7 +97,8 @@ public struct AptOracle: Sendable {
         let text = result.output + result.errorOutput
         let signatureWords = ["NO_PUBKEY", "is not signed", "signatures couldn't be verified", "BADSIG", "Signed-By"]
         let code: StrataError.Code =
-            signatureWords.contains(where: text.contains) ? .verificationFailed
+            signatureWords.contains(where: text.contains)
+            ? .verificationFailed
             : text.contains("Failed to fetch") ? .network : .toolFailed
         throw StrataError(code, "apt-get update failed (exit \(result.exitCode)):\n\(text)")
     }

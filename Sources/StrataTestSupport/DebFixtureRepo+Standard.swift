@@ -98,7 +98,7 @@ extension DebFixtureRepo {
     }
 
     /// The standard archive, built once per test process and shared; do not modify it (build
-    /// your own with ``build(packages:suites:key:origin:at:)`` instead).
+    /// your own with ``build(packages:suites:key:origin:date:at:)`` instead).
     /// - Throws: ``StrataError`` `.toolFailed` when a tool fails.
     public static func standard() async throws -> DebFixtureRepo { try await sharedStandard.value }
 }

@@ -7,8 +7,8 @@
 //   dists/<suite>/InRelease, Release.gpg                         gpg --clearsign, --detach-sign
 //
 // Release carries Origin, Label, Suite, Codename, Date, Architectures, Components,
-// `Acquire-By-Hash: yes` and MD5Sum/SHA1/SHA256/SHA512 lists; its Date is written by
-// apt-ftparchive as `+0000`, not `UTC`. `binary-<arch>` lists `Architecture: all` packages too,
+// `Acquire-By-Hash: yes` and MD5Sum/SHA1/SHA256/SHA512 lists. apt-ftparchive writes the Date
+// as `+0000`; it is rewritten to `UTC` as Debian's archive has it. `binary-<arch>` lists `Architecture: all` packages too,
 // as Debian does; there is no `binary-all`, no Contents and no Translation files.
 import Foundation
 import StrataCore
@@ -63,13 +63,14 @@ public struct DebFixtureRepo: Sendable {
     ///   - suites: the suites to publish; a package naming an unknown suite is an error.
     ///   - key: signs `InRelease` and `Release.gpg`; with `nil` neither is written.
     ///   - origin: `Origin:` and `Label:`.
+    ///   - date: `Date:` of every Release; now when `nil`.
     ///   - root: where to build; a new temporary directory (removed at exit) when `nil`.
     /// - Returns: the archive.
     /// - Throws: ``StrataError`` `.invalidInput` for duplicate packages or unknown suites or
     ///   components, `.toolFailed` when a tool fails.
     public static func build(
         packages: [DebPackageSpec], suites: [DebSuite], key: TestGPGKey?, origin: String = "Strata Test",
-        at root: String? = nil
+        date: Date? = nil, at root: String? = nil
     ) async throws -> DebFixtureRepo {
         let root = try root ?? TemporaryDirectory.make(prefix: "debrepo")
         let fm = FileManager.default
@@ -140,7 +141,10 @@ public struct DebFixtureRepo: Sendable {
                     "-o", "\(option)Description=strata test archive, suite \(suite.name)",
                     "release", ".",
                 ], directory: dist)
-            try result.stdout.write(to: URL(fileURLWithPath: release))
+            let dateLine = "Date: \(releaseDate(date ?? Date()))"
+            let text = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.hasPrefix("Date: ") ? dateLine : String($0) }.joined(separator: "\n")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: release))
             try fm.moveItem(atPath: release, toPath: "\(dist)/Release")
             if let key {
                 try await key.clearsign("\(dist)/Release", to: "\(dist)/InRelease")
@@ -215,6 +219,15 @@ public struct DebFixtureRepo: Sendable {
     private static func write(_ text: String, to path: String, mode: Int) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    }
+
+    /// RFC 2822 in UTC, spelled as Debian's Release files spell it: `Sat, 10 Jun 2023 08:53:47 UTC`.
+    static func releaseDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'UTC'"
+        return formatter.string(from: date)
     }
 
     /// The fields of one deb822 stanza (continuation lines dropped).

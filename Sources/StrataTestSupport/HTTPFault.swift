@@ -15,7 +15,8 @@ public struct HTTPFault: Sendable, Hashable {
     public var delay: Duration?
 
     /// Creates a fault from its parts.
-    public init(status: Int? = nil, truncateAfter: Int? = nil, replacementBody: [UInt8]? = nil, delay: Duration? = nil) {
+    public init(status: Int? = nil, truncateAfter: Int? = nil, replacementBody: [UInt8]? = nil, delay: Duration? = nil)
+    {
         self.status = status
         self.truncateAfter = truncateAfter
         self.replacementBody = replacementBody

@@ -26,7 +26,8 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
             let path = Self.decodedPath(requestHead.uri)
             let fault = path.flatMap { state.fault(for: $0) }
             if let delay = fault?.delay {
-                let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+                let nanoseconds =
+                    delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
                 let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
                 context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) {
                     self.respond(context: loopBoundContext.value, to: requestHead, path: path, fault: fault)
@@ -37,27 +38,32 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    private func respond(context: ChannelHandlerContext, to request: HTTPRequestHead, path: String?, fault: HTTPFault?) {
+    private func respond(context: ChannelHandlerContext, to request: HTTPRequestHead, path: String?, fault: HTTPFault?)
+    {
         guard context.channel.isActive else { return }
         let keepAlive = request.isKeepAlive
         guard let path else {
-            return send(context, request, "?", status: .badRequest, body: Array("bad path\n".utf8), keepAlive: keepAlive)
+            return send(
+                context, request, "?", status: .badRequest, body: Array("bad path\n".utf8), keepAlive: keepAlive)
         }
         if path.split(separator: "/").contains("..") {
-            return send(context, request, path, status: .forbidden, body: Array("'..' refused\n".utf8), keepAlive: keepAlive)
+            return send(
+                context, request, path, status: .forbidden, body: Array("'..' refused\n".utf8), keepAlive: keepAlive)
         }
         guard request.method == .GET || request.method == .HEAD else {
             return send(context, request, path, status: .methodNotAllowed, body: [], keepAlive: keepAlive)
         }
         if let code = fault?.status {
-            return send(context, request, path, status: HTTPResponseStatus(statusCode: code), body: [], keepAlive: keepAlive)
+            return send(
+                context, request, path, status: HTTPResponseStatus(statusCode: code), body: [], keepAlive: keepAlive)
         }
         let file = state.root + path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
             let content = FileManager.default.contents(atPath: file)
         else {
-            return send(context, request, path, status: .notFound, body: Array("not found\n".utf8), keepAlive: keepAlive)
+            return send(
+                context, request, path, status: .notFound, body: Array("not found\n".utf8), keepAlive: keepAlive)
         }
         let modified = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? Date()
         let modifiedSeconds = modified.timeIntervalSince1970.rounded(.down)
@@ -69,7 +75,8 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         if let candidates = request.headers.first(name: "if-none-match") {
             let tags = candidates.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             if tags.contains("*") || tags.contains(etag) || tags.contains("W/" + etag) {
-                return send(context, request, path, status: .notModified, headers: headers, body: nil, keepAlive: keepAlive)
+                return send(
+                    context, request, path, status: .notModified, headers: headers, body: nil, keepAlive: keepAlive)
             }
         } else if let since = request.headers.first(name: "if-modified-since").flatMap(HTTPDate.parse),
             modifiedSeconds <= since.timeIntervalSince1970
@@ -77,8 +84,9 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
             return send(context, request, path, status: .notModified, headers: headers, body: nil, keepAlive: keepAlive)
         }
         let body = fault?.replacementBody ?? Array(content)
-        send(context, request, path, status: .ok, headers: headers, body: body, keepAlive: keepAlive,
-             truncateAfter: fault?.truncateAfter)
+        send(
+            context, request, path, status: .ok, headers: headers, body: body, keepAlive: keepAlive,
+            truncateAfter: fault?.truncateAfter)
     }
 
     /// Writes one response; `body == nil` means none may follow (304). HEAD gets the headers only.
@@ -90,7 +98,8 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         for (name, value) in request.headers where RecordedRequest.recordedHeaderNames.contains(name.lowercased()) {
             recorded[name.lowercased()] = value
         }
-        state.record(RecordedRequest(method: request.method.rawValue, path: path, headers: recorded, status: Int(status.code)))
+        state.record(
+            RecordedRequest(method: request.method.rawValue, path: path, headers: recorded, status: Int(status.code)))
 
         var headers = extra
         headers.add(name: "Server", value: "strata-loopback")
@@ -125,7 +134,8 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// The request target's path, percent-decoded, without query or fragment; `nil` when it is
     /// not an origin-form path or does not decode.
     static func decodedPath(_ uri: String) -> String? {
-        let raw = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let raw =
+            uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
         guard raw.hasPrefix("/"), let decoded = raw.removingPercentEncoding, !decoded.contains("\0") else { return nil }
         return decoded
     }

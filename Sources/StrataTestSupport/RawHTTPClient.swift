@@ -81,8 +81,10 @@ public enum RawHTTPClient {
     }
 
     /// A GET (or other method) request line plus Host, with `Connection: close` unless told otherwise.
-    public static func request(_ method: String = "GET", _ target: String, port: Int, keepAlive: Bool = false,
-                               headers: [String: String] = [:]) -> String {
+    public static func request(
+        _ method: String = "GET", _ target: String, port: Int, keepAlive: Bool = false,
+        headers: [String: String] = [:]
+    ) -> String {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
         if !keepAlive { text += "Connection: close\r\n" }

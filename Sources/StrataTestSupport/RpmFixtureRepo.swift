@@ -80,9 +80,11 @@ public struct RpmFixtureRepo: Sendable {
             built.append(BuiltPackage(spec: spec, path: relative, sha256: try .of(file: "\(root)/\(relative)")))
         }
 
-        try await Shell.run("createrepo_c", ["--quiet", "--no-database", "--workers", "1", root], timeout: .seconds(60))
+        try await Shell.run(
+            "createrepo_c", ["--quiet", "--no-database", "--workers", "1", root], timeout: .seconds(60))
         if let key {
-            try await key.detachSign("\(root)/repodata/repomd.xml", to: "\(root)/repodata/repomd.xml.asc", armored: true)
+            try await key.detachSign(
+                "\(root)/repodata/repomd.xml", to: "\(root)/repodata/repomd.xml.asc", armored: true)
         }
         return RpmFixtureRepo(root: root, packages: built, key: key)
     }

@@ -57,8 +57,10 @@ public struct RpmPackageSpec: Sendable, Hashable {
             "BuildArch: \(architecture)", "AutoReqProv: no",
         ]
         if let epoch { lines.append("Epoch: \(epoch)") }
-        for (tag, values) in [("Requires", requires), ("Provides", provides), ("Conflicts", conflicts),
-                              ("Obsoletes", obsoletes)] {
+        for (tag, values) in [
+            ("Requires", requires), ("Provides", provides), ("Conflicts", conflicts),
+            ("Obsoletes", obsoletes),
+        ] {
             lines += values.map { "\(tag): \($0)" }
         }
         lines += [

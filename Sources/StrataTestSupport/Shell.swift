@@ -98,7 +98,9 @@ public enum Shell {
                 try process.run()
             } catch {
                 continuation.resume(
-                    throwing: StrataError(.toolFailed, "cannot start \(render(command))", cause: LaunchFailure(description: String(describing: error))))
+                    throwing: StrataError(
+                        .toolFailed, "cannot start \(render(command))",
+                        cause: LaunchFailure(description: String(describing: error))))
                 return
             }
             let pid = process.processIdentifier

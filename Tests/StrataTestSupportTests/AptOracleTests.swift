@@ -42,8 +42,11 @@ struct AptOracleTests {
             #expect(set["mta-postfix"] == "3.7.11-0+deb12u1")  // the only smtp-api (>= 3.0)
             #expect(set["mta-exim"] == nil)
             #expect(set["tzdata-mini"] == nil)  // Recommends are off
-            #expect(Set(set.keys) == ["app", "editor-vim", "libc-mini", "monitor", "logger-b", "script-tool",
-                                      "perl-mini", "mailer-app", "mta-postfix"])
+            #expect(
+                Set(set.keys) == [
+                    "app", "editor-vim", "libc-mini", "monitor", "logger-b", "script-tool",
+                    "perl-mini", "mailer-app", "mta-postfix",
+                ])
         }
     }
 
@@ -57,10 +60,11 @@ struct AptOracleTests {
             #expect(mail == ["mail-user": "1.0-1", "mail-transport-agent": "1.0"])
 
             let essential = try await oracle.resolve([], patterns: ["?essential"])
-            #expect(essential == [
-                "base-files": "13.1", "shell-mini": "5.2.15-2", "coreutils-mini": "9.1-1",
-                "libc-mini": "2.36-9+deb12u1",
-            ])
+            #expect(
+                essential == [
+                    "base-files": "13.1", "shell-mini": "5.2.15-2", "coreutils-mini": "9.1-1",
+                    "libc-mini": "2.36-9+deb12u1",
+                ])
             let pinned = try await oracle.resolve(["libc-mini=2.36-9"])
             #expect(pinned == ["libc-mini": "2.36-9"])
 
@@ -127,7 +131,8 @@ struct AptOracleTests {
             try await oracle.update()
         }
         #expect((try? FileManager.default.contentsOfDirectory(atPath: hostLists).sorted()) == before)
-        #expect((try? FileManager.default.attributesOfItem(atPath: hostLists)[.modificationDate] as? Date) == beforeDate)
+        #expect(
+            (try? FileManager.default.attributesOfItem(atPath: hostLists)[.modificationDate] as? Date) == beforeDate)
     }
 
     @Test("Inst lines parse to name → version, dropping :arch")
@@ -139,8 +144,9 @@ struct AptOracleTests {
             Inst tzdata [2023c-5] (2024a-0+deb12u1 Debian:12.5/stable [all])
             Conf libc-mini (2.36-9+deb12u1 Strata Test:stable-updates [amd64])
             """
-        #expect(AptOracle.parseInstLines(output) == [
-            "libc-mini": "2.36-9+deb12u1", "perl-mini": "5.36.0-7", "tzdata": "2024a-0+deb12u1",
-        ])
+        #expect(
+            AptOracle.parseInstLines(output) == [
+                "libc-mini": "2.36-9+deb12u1", "perl-mini": "5.36.0-7", "tzdata": "2024a-0+deb12u1",
+            ])
     }
 }

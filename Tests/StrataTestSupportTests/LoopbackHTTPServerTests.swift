@@ -99,7 +99,8 @@ struct LoopbackHTTPServerTests {
     func keepAlive() async throws {
         let (root, _) = try Self.servedDirectory()
         try await LoopbackHTTPServer.withServer(serving: root, lifetime: .seconds(30)) { server in
-            let twice = RawHTTPClient.request("GET", "/hello.txt", port: server.port, keepAlive: true)
+            let twice =
+                RawHTTPClient.request("GET", "/hello.txt", port: server.port, keepAlive: true)
                 + RawHTTPClient.request("GET", "/hello.txt", port: server.port, keepAlive: true)
             let exchange = try await RawHTTPClient.exchange(port: server.port, twice, idleTimeout: .milliseconds(500))
             #expect(exchange.responses().map(\.status) == [200, 200])
@@ -189,8 +190,9 @@ struct LoopbackHTTPServerTests {
         let (root, _) = try Self.servedDirectory()
         let server = try await LoopbackHTTPServer.start(serving: root, lifetime: .milliseconds(300))
         let port = server.port
-        #expect(try await RawHTTPClient.exchange(port: port, RawHTTPClient.request("GET", "/hello.txt", port: port))
-            .responses().first?.status == 200)
+        #expect(
+            try await RawHTTPClient.exchange(port: port, RawHTTPClient.request("GET", "/hello.txt", port: port))
+                .responses().first?.status == 200)
         try await Task.sleep(for: .seconds(1))
         #expect(server.isStopped)
         await #expect(throws: StrataError.self) {

@@ -16,13 +16,16 @@ struct RpmFixtureRepoTests {
         #expect(repomd.contains("repodata/\(primary)"))
 
         let key = try #require(repo.key)
-        #expect(try await TestGPGKey.verify(
-            signature: repo.repomdPath + ".asc", data: repo.repomdPath, keyring: key.keyringPath))
+        #expect(
+            try await TestGPGKey.verify(
+                signature: repo.repomdPath + ".asc", data: repo.repomdPath, keyring: key.keyringPath))
         let unrelated = try await TestGPGKey.unrelated()
-        #expect(try await !TestGPGKey.verify(
-            signature: repo.repomdPath + ".asc", data: repo.repomdPath, keyring: unrelated.keyringPath))
+        #expect(
+            try await !TestGPGKey.verify(
+                signature: repo.repomdPath + ".asc", data: repo.repomdPath, keyring: unrelated.keyringPath))
 
-        let xml = try await Shell.run(primary.hasSuffix(".gz") ? "gzip" : "zstd", ["-dc", "\(repo.root)/repodata/\(primary)"])
+        let xml = try await Shell.run(
+            primary.hasSuffix(".gz") ? "gzip" : "zstd", ["-dc", "\(repo.root)/repodata/\(primary)"])
         #expect(xml.output.contains("packages=\"\(RpmFixtureRepo.standardPackages.count)\""))
         #expect(xml.output.contains("<rpm:entry name=\"libfoo\" flags=\"GE\" epoch=\"0\" ver=\"1.1\"/>"))
         #expect(xml.output.contains("<rpm:entry name=\"MTA\"/>"))
@@ -38,7 +41,9 @@ struct RpmFixtureRepoTests {
         #expect(!requires.contains("/bin/sh"))  // AutoReqProv is off
         let files = try await Shell.run("rpm", ["-qpl", rpmPath]).output
         #expect(files == "/usr/bin/foo\n")
-        let provides = try await Shell.run("rpm", ["-qp", "--provides", "\(repo.root)/Packages/smtpd-alpha-1.2-1.fc39.noarch.rpm"]).output
+        let provides = try await Shell.run(
+            "rpm", ["-qp", "--provides", "\(repo.root)/Packages/smtpd-alpha-1.2-1.fc39.noarch.rpm"]
+        ).output
         #expect(provides.contains("MTA"))
         #expect(repo.packages.filter { $0.spec.name == "libfoo" }.map(\.spec.version) == ["1.0", "1.1"])
     }

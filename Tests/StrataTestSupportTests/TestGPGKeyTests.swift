@@ -52,8 +52,9 @@ struct TestGPGKeyTests {
         try Data("x\n".utf8).write(to: URL(fileURLWithPath: dir + "/f"))
         try await key.clearsign(dir + "/f", to: dir + "/f.asc")
         #expect(try await TestGPGKey.verify(signature: dir + "/f.asc", keyring: key.keyringPath))
-        let listing = try await Shell.run("gpg", ["--show-keys", "--with-colons", key.keyringPath],
-                                          environment: ["GNUPGHOME": key.home])
+        let listing = try await Shell.run(
+            "gpg", ["--show-keys", "--with-colons", key.keyringPath],
+            environment: ["GNUPGHOME": key.home])
         #expect(listing.output.range(of: "pub:[^:]*:3072:1:", options: .regularExpression) != nil)  // RSA, 3072 bits
     }
 }
