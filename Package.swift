@@ -40,5 +40,14 @@ let package = Package(
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
         .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
         .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
+        .target(
+            name: "StrataTestSupport",
+            dependencies: [
+                "StrataCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
     ]
 )
