@@ -5,6 +5,9 @@ import PackageDescription
 let package = Package(
     name: "strata",
     platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "strata", targets: ["strata"])
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
@@ -37,9 +40,21 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
+        .target(
+            name: "StrataBuild",
+            dependencies: [
+                "StrataCore", "StrataTemplate", "StrataSolver", "StrataDeb", "StrataStore", "StrataFetch",
+                "StrataArchive",
+            ]),
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
         .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
         .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
+        .executableTarget(
+            name: "strata",
+            dependencies: [
+                "StrataCore", "StrataBuild", "StrataTemplate", "StrataStore", "StrataFetch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .target(
             name: "StrataTestSupport",
             dependencies: [

@@ -38,7 +38,7 @@ public struct AptPolicy {
         return walk.marked
     }
 
-    func isCandidate(_ id: SolvableID) -> Bool { candidates[pool.name(of: id)] == id }
+    public func isCandidate(_ id: SolvableID) -> Bool { candidates[pool.name(of: id)] == id }
 
     private struct Walk {
         let policy: AptPolicy

@@ -86,3 +86,8 @@ extension SolvPool {
         return pool.pointee.rels[Int(UInt32(bitPattern: id) ^ 0x8000_0000)]
     }
 }
+
+extension SolvPool {
+    /// The dependency on a bare name (any version), as a request or a `--why` query names it.
+    public func dependency(named name: String) -> DependencyID { DependencyID(raw: intern(name)) }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import StrataBuild
+import StrataCore
+import StrataFetch
+import StrataStore
+import StrataTemplate
+
+/// What selects a template: shared by every command that reads the template tree.
+struct TemplateOptions: ParsableArguments {
+    @Argument(help: "The target: DISTRO/VERSION or DISTRO/VERSION/ARCH (debian/12).")
+    var target: String
+
+    @Option(name: .long, help: "The package set (a NAME.list in the template tree): essential, minbase, standard, …")
+    var set: String = "minbase"
+
+    @Option(name: .long, help: "The architecture (Debian or RPM name); default: the target's, else the host's.")
+    var arch: String?
+
+    @Option(name: .long, help: "The template tree; default: $STRATA_TEMPLATES, else the one shipped with strata.")
+    var templates: String?
+
+    func load() throws -> TemplateSpec {
+        let tree = TemplateTree(root: TemplateTree.defaultRoot(explicit: templates))
+        return try tree.load(target: target, set: set, architecture: arch.map(Architecture.parse))
+    }
+}
+
+/// Where strata keeps its data and how it reaches repositories.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The store directory; default: $STRATA_HOME, else /var/lib/strata (root) or ~/.cache/strata.")
+    var store: String?
+
+    @Option(name: .long, help: "Mirror for a role: URL (the 'debian' role) or ROLE=URL. Default: the host's apt sources.")
+    var mirror: [String] = []
+
+    @Option(name: .long, help: "An HTTP proxy for every download (http://HOST:PORT), e.g. `strata proxy`.")
+    var proxy: String?
+
+    var storeRoot: String {
+        if let store { return store }
+        if let home = ProcessInfo.processInfo.environment["STRATA_HOME"], !home.isEmpty { return home }
+        if getuid() == 0 { return "/var/lib/strata" }
+        let cache = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? "\(NSHomeDirectory())/.cache"
+        return "\(cache)/strata"
+    }
+
+    func planner() throws -> Planner {
+        let store = try BlobStore(root: storeRoot)
+        return Planner(fetcher: try HTTPFetcher(store: store, proxy: proxy), mirrors: try MirrorMap.host(overrides: mirror))
+    }
+}
+
+/// Runs a command body, printing a ``StrataError`` as one clear line and exiting non-zero.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as StrataError {
+        FileHandle.standardError.write(Data("strata: error: \(error.description)\n".utf8))
+        throw ExitCode(error.code == .unsatisfiable ? 3 : 1)
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import StrataBuild
+import StrataCore
+
+extension Strata {
+    struct Resolve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resolve a template's package set and print it, or explain why a package is in it.")
+
+        @OptionGroup var template: TemplateOptions
+        @OptionGroup var storeOptions: StoreOptions
+
+        @Option(help: "Print the chain of dependencies that brings this package in.")
+        var why: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let spec = try template.load()
+                let resolution = try await storeOptions.planner().resolve(spec, why: why)
+                if let chain = resolution.why {
+                    chain.forEach { print($0) }
+                    return
+                }
+                for package in resolution.lockfile.packages {
+                    print("\(package.name) \(package.version) \(package.architecture) \(package.repository)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Strata: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Container OS templates from distribution packages: locked, reproducible, fast.",
+        version: "0.1.0",
+        subcommands: [Lock.self, Resolve.self])
+}
