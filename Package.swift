@@ -63,6 +63,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        .testTarget(
+            name: "StrataBuildTests",
+            dependencies: [
+                "StrataBuild", "StrataTestSupport", "StrataCore", "StrataStore", "StrataFetch", "StrataTemplate",
+                "StrataDeb", "StrataSolver",
+            ]),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
     ]
 )

@@ -17,6 +17,19 @@ public struct Lockfile: Codable, Sendable, Equatable {
         public var path: String
         public var sha256: SHA256Digest
         public var size: UInt64
+
+        public init(
+            name: String, version: String, architecture: String, repository: String, path: String,
+            sha256: SHA256Digest, size: UInt64
+        ) {
+            self.name = name
+            self.version = version
+            self.architecture = architecture
+            self.repository = repository
+            self.path = path
+            self.sha256 = sha256
+            self.size = size
+        }
     }
 
     public struct Index: Codable, Sendable, Equatable {
@@ -24,6 +37,12 @@ public struct Lockfile: Codable, Sendable, Equatable {
         public var path: String
         public var sha256: SHA256Digest
         public var size: UInt64?
+
+        public init(path: String, sha256: SHA256Digest, size: UInt64?) {
+            self.path = path
+            self.sha256 = sha256
+            self.size = size
+        }
     }
 
     public struct Repository: Codable, Sendable, Equatable {
@@ -35,6 +54,15 @@ public struct Lockfile: Codable, Sendable, Equatable {
         /// The date the signed index states, ISO 8601 (UTC).
         public var date: String?
         public var indexes: [Index]
+
+        public init(name: String, url: String, suite: String?, release: Index, date: String?, indexes: [Index]) {
+            self.name = name
+            self.url = url
+            self.suite = suite
+            self.release = release
+            self.date = date
+            self.indexes = indexes
+        }
     }
 
     public var lockfileVersion: Int
@@ -45,6 +73,20 @@ public struct Lockfile: Codable, Sendable, Equatable {
     public var configDigest: SHA256Digest
     public var repositories: [Repository]
     public var packages: [Package]
+
+    public init(
+        lockfileVersion: Int, target: String, set: String, family: PackageFamily, architecture: String,
+        configDigest: SHA256Digest, repositories: [Repository], packages: [Package]
+    ) {
+        self.lockfileVersion = lockfileVersion
+        self.target = target
+        self.set = set
+        self.family = family
+        self.architecture = architecture
+        self.configDigest = configDigest
+        self.repositories = repositories
+        self.packages = packages
+    }
 
     /// The canonical bytes: pretty-printed, sorted keys, trailing newline.
     public func encoded() throws -> [UInt8] {

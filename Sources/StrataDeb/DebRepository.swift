@@ -101,7 +101,11 @@ public struct DebRepositoryClient: Sendable {
             let directory = (entry.path as NSString).deletingLastPathComponent
             let url = release.acquireByHash
                 ? "\(dists)/\(directory)/by-hash/SHA256/\(entry.sha256.hex)" : "\(dists)/\(entry.path)"
-            _ = try await fetcher.fetch(url, expected: entry.sha256, size: entry.size)
+            do {
+                _ = try await fetcher.fetch(url, expected: entry.sha256, size: entry.size)
+            } catch let error as StrataError {
+                throw StrataError(error.code, "\(source.name) \(source.suite) \(entry.path): \(error.message)")
+            }
             packages.append(.init(component: component, path: entry.path, sha256: entry.sha256, size: entry.size))
         }
         return DebRepositoryIndexes(
