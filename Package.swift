@@ -67,7 +67,7 @@ let package = Package(
             name: "StrataBuildTests",
             dependencies: [
                 "StrataBuild", "StrataTestSupport", "StrataCore", "StrataStore", "StrataFetch", "StrataTemplate",
-                "StrataDeb", "StrataSolver",
+                "StrataDeb", "StrataSolver", "StrataArchive",
             ]),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
     ]

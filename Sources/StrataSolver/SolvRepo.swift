@@ -77,7 +77,7 @@ public final class SolvRepo {
 
     /// Writes this repository as a `.solv` file, atomically (temporary name, then rename).
     public func write(toSolvFile path: String) throws {
-        let temp = "\(path).tmp.\(getpid())"
+        let temp = "\(path).tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         guard let fp = fopen(temp, "w") else { throw StrataError(.io, "cannot create \(temp)") }
         let rc = repo_write(handle, fp)
         let flushed = fflush(fp) == 0 && fsync(fileno(fp)) == 0

@@ -19,6 +19,9 @@ public final class TemporaryFile: @unchecked Sendable {
             throw StrataError(.io, "cannot create a file in \(directory): \(String(cString: strerror(errno)))")
         }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        // mkstemp creates 0600; blobs are world-readable like any mirror's files (apt's _apt
+        // user and the proxy's clients read them).
+        _ = fchmod(fd, 0o644)
         self.fd = fd
         self.path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
