@@ -48,6 +48,7 @@ let package = Package(
             ]),
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
         .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore", "StrataStore", "StrataArchive", "StrataDeb"]),
         .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
         .executableTarget(
             name: "strata",
