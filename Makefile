@@ -35,10 +35,11 @@ build: deps
 test: test-deps
 	@echo "==> building and running the tests"
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 
 demo: build
 	@echo "==> locking debian/12 --set minbase against the host's mirror"
+	mkdir -p out
 	$(BIN) lock debian/12 --set minbase -o out/debian-12-minbase.lock.json
 
 bench: build
