@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
         .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
+        .target(name: "StrataRPM", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
         .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
         .target(
             name: "StrataTestSupport",
@@ -49,5 +50,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
+        .testTarget(
+            name: "StrataRPMTests",
+            dependencies: [
+                "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataTestSupport",
+            ]),
     ]
 )
