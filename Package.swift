@@ -17,20 +17,23 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
+        // C libraries, each touched by exactly one Swift module.
         .systemLibrary(
             name: "CSolv", pkgConfig: "libsolvext",
             providers: [.apt(["libsolv-dev", "libsolvext-dev"])]),
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
+
+        // The data path, in DESIGN.md's order.
         .target(
             name: "StrataCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
         .target(name: "StrataStore", dependencies: ["StrataCore"]),
-        .target(name: "StrataArchive", dependencies: ["StrataCore", "CArchive"]),
         .target(
             name: "StrataFetch",
             dependencies: [
@@ -39,23 +42,24 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
-        .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
+        .target(name: "StrataArchive", dependencies: ["StrataCore", "CArchive"]),
+        .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
+        .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
+        .target(name: "StrataRPM", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
         .target(
             name: "StrataBuild",
             dependencies: [
-                "StrataCore", "StrataTemplate", "StrataSolver", "StrataDeb", "StrataStore", "StrataFetch",
-                "StrataArchive",
+                "StrataCore", "StrataTemplate", "StrataSolver", "StrataDeb", "StrataRPM", "StrataStore",
+                "StrataFetch", "StrataArchive",
             ]),
-        .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
-        .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
-        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore", "StrataStore", "StrataArchive", "StrataDeb"]),
-        .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
         .executableTarget(
             name: "strata",
             dependencies: [
                 "StrataCore", "StrataBuild", "StrataTemplate", "StrataStore", "StrataFetch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // Test support: fixture repositories built with real tools, a gpg key, a loopback server.
         .target(
             name: "StrataTestSupport",
             dependencies: [
@@ -64,12 +68,19 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore", "StrataStore", "StrataArchive", "StrataDeb"]),
+        .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
+        .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
+        .testTarget(
+            name: "StrataRPMTests",
+            dependencies: [
+                "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataTestSupport",
+            ]),
         .testTarget(
             name: "StrataBuildTests",
             dependencies: [
                 "StrataBuild", "StrataTestSupport", "StrataCore", "StrataStore", "StrataFetch", "StrataTemplate",
-                "StrataDeb", "StrataSolver", "StrataArchive",
+                "StrataDeb", "StrataRPM", "StrataSolver", "StrataArchive",
             ]),
-        .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
     ]
 )
