@@ -53,7 +53,7 @@ struct DebResolver {
         request.favor = favored.sorted()
         let result = try pool.solve(request)
         let lock = try lockfile(pool: pool, result: result)
-        let chain = why.map { explain($0, pool: pool, result: result, roots: Set(requested)) }
+        let chain = why.map { pool.explain($0, result: result, roots: Set(requested), set: spec.set) }
         return Planner.Resolution(lockfile: lock, why: chain)
     }
 
@@ -65,22 +65,7 @@ struct DebResolver {
     }
 
     private func lockfile(pool: SolvPool, result: [SolvableID]) throws -> Lockfile {
-        var packages = [Lockfile.Package]()
-        for id in result {
-            guard let location = pool.location(of: id), let checksum = pool.checksum(of: id),
-                checksum.type == "sha256", let size = pool.downloadSize(of: id)
-            else {
-                throw StrataError(
-                    .verificationFailed,
-                    "\(pool.describe(id)) in \(pool.repoName(of: id)): the index gives no Filename, SHA256 or Size for it")
-            }
-            packages.append(
-                Lockfile.Package(
-                    name: pool.name(of: id), version: pool.version(of: id), architecture: pool.arch(of: id),
-                    repository: pool.repoName(of: id), path: location, sha256: try SHA256Digest(hex: checksum.hex),
-                    size: size))
-        }
-        packages.sort { ($0.name, $0.architecture, $0.version) < ($1.name, $1.architecture, $1.version) }
+        let packages = try pool.lockedPackages(result)
         let iso = ISO8601DateFormatter()
         let repositories = indexes.map { index in
             Lockfile.Repository(
@@ -95,44 +80,5 @@ struct DebResolver {
             lockfileVersion: Lockfile.currentVersion, target: spec.target, set: spec.set, family: .deb,
             architecture: spec.architecture.debian, configDigest: spec.configDigest, repositories: repositories,
             packages: packages)
-    }
-
-    /// The shortest chain of dependencies from a requested package to `name`.
-    private func explain(_ name: String, pool: SolvPool, result: [SolvableID], roots: Set<SolvableID>) -> [String] {
-        let installed = Set(result)
-        guard let target = result.first(where: { pool.name(of: $0) == name }) else {
-            return ["\(name) is not in the resolved set"]
-        }
-        var parent = [SolvableID: (SolvableID, String)]()
-        var queue = roots.sorted()
-        var seen = Set(queue)
-        var head = 0
-        while head < queue.count {
-            let current = queue[head]
-            head += 1
-            if current == target { break }
-            for kind in [DependencyKind.preDepends, .depends] {
-                for group in pool.dependencies(of: current, kind) {
-                    for alternative in group {
-                        for provider in pool.providers(of: alternative) where installed.contains(provider) {
-                            guard seen.insert(provider).inserted else { continue }
-                            let label = kind == .preDepends ? "Pre-Depends" : "Depends"
-                            parent[provider] = (current, "\(label): \(pool.describe(alternative))")
-                            queue.append(provider)
-                        }
-                    }
-                }
-            }
-        }
-        var chain = [String]()
-        var node = target
-        while let (from, edge) = parent[node] {
-            chain.append("\(pool.name(of: from)) \(pool.version(of: from)) \(edge) -> \(pool.name(of: node)) \(pool.version(of: node))")
-            node = from
-        }
-        chain.reverse()
-        let root = node
-        chain.insert("\(pool.name(of: root)) \(pool.version(of: root)) is requested by the set '\(spec.set)'", at: 0)
-        return chain
     }
 }

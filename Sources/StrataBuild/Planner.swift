@@ -4,6 +4,7 @@
 import Foundation
 import StrataCore
 import StrataDeb
+import StrataRPM
 import StrataSolver
 import StrataStore
 import StrataTemplate
@@ -44,7 +45,15 @@ public struct Planner: Sendable {
             }
             return try DebResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
         case .rpm:
-            throw StrataError(.invalidInput, "\(spec.target): rpm templates are not supported by this planner yet")
+            var indexes = [RpmRepositoryIndexes]()
+            let client = RpmRepositoryClient(fetcher: fetcher)
+            for repository in spec.repositories {
+                let source = RpmRepositorySource(
+                    name: repository.name, baseURL: try mirrors.url(for: repository), keyring: repository.keyring,
+                    trusted: repository.trusted)
+                indexes.append(try await client.fetchIndexes(source))
+            }
+            return try RpmResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
         }
     }
 }

@@ -5,7 +5,7 @@ import StrataCore
 
 /// What to ask the solver for.
 public struct SolveRequest {
-    /// Install a package providing each of these (a name, or a dependency such as `apt (>= 2)`).
+    /// Install a package named or providing each of these names (as `dnf install NAME` does).
     public var install: [String] = []
     /// Install exactly these solvables (a selector's matches, an exact locked version).
     public var installExactly: [SolvableID] = []
