@@ -32,28 +32,39 @@ public struct Planner: Sendable {
     public func resolve(_ spec: TemplateSpec, why: String? = nil) async throws -> Resolution {
         switch spec.family {
         case .deb:
-            var indexes = [DebRepositoryIndexes]()
             let client = DebRepositoryClient(fetcher: fetcher, architecture: spec.architecture)
-            for repository in spec.repositories {
+            let sources = try spec.repositories.map { repository in
                 guard let suite = repository.suite else {
                     throw StrataError(.invalidInput, "repository '\(repository.name)' of \(spec.target) names no suite")
                 }
-                let source = DebRepositorySource(
+                return DebRepositorySource(
                     name: repository.name, url: try mirrors.url(for: repository), suite: suite,
                     components: repository.components, keyring: repository.keyring, trusted: repository.trusted)
-                indexes.append(try await client.fetchIndexes(source))
             }
+            let indexes = try await concurrently(sources) { try await client.fetchIndexes($0) }
             return try DebResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
         case .rpm:
-            var indexes = [RpmRepositoryIndexes]()
             let client = RpmRepositoryClient(fetcher: fetcher)
-            for repository in spec.repositories {
-                let source = RpmRepositorySource(
+            let sources = try spec.repositories.map { repository in
+                RpmRepositorySource(
                     name: repository.name, baseURL: try mirrors.url(for: repository), keyring: repository.keyring,
                     trusted: repository.trusted)
-                indexes.append(try await client.fetchIndexes(source))
             }
+            let indexes = try await concurrently(sources) { try await client.fetchIndexes($0) }
             return try RpmResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
+        }
+    }
+
+    /// Runs `body` on every element at once (a template has a handful of repositories) and
+    /// returns the results in the elements' order; the first error wins.
+    private func concurrently<T: Sendable, R: Sendable>(
+        _ items: [T], _ body: @escaping @Sendable (T) async throws -> R
+    ) async throws -> [R] {
+        try await withThrowingTaskGroup(of: (Int, R).self) { group in
+            for (offset, item) in items.enumerated() { group.addTask { (offset, try await body(item)) } }
+            var results = [R?](repeating: nil, count: items.count)
+            for try await (offset, result) in group { results[offset] = result }
+            return results.compactMap { $0 }
         }
     }
 }
