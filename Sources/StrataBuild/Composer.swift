@@ -1,0 +1,158 @@
+// Compose: lay out the files of every package of a template in one directory, each regular file
+// a hardlink to its store object (no copy, no unpacking), with /usr merged on the way: paths
+// under bin/, sbin/, lib*/ are placed under usr/ and the top-level names become symlinks, so
+// usrmerge finds a merged system and never has to convert the tree (it cannot on overlayfs).
+// Every write goes through RootedPath, so no entry can land outside the tree.
+import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One thing to create in the tree.
+struct ComposeEntry: Sendable {
+    enum Kind: Sendable {
+        case directory
+        /// A regular file: hardlink the store object at this path.
+        case file(object: String)
+        case symlink(target: String)
+        /// Another path of the same package, already placed.
+        case hardlink(target: String)
+        case characterDevice(major: UInt32, minor: UInt32)
+        case blockDevice(major: UInt32, minor: UInt32)
+        case fifo
+    }
+
+    var path: String
+    var kind: Kind
+    var mode: UInt32
+    var uid: UInt32
+    var gid: UInt32
+}
+
+struct Composer {
+    /// Top-level directories that merged /usr folds into usr/.
+    static let mergedDirectories = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
+
+    let tree: RootedPath
+    private(set) var copiesForLinkLimit = 0
+
+    init(root: String) throws { tree = try RootedPath(root: root) }
+
+    /// `bin/sh` becomes `usr/bin/sh`; `bin` itself becomes `usr/bin`.
+    static func mergedPath(_ path: String) -> String {
+        let first = path.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        return mergedDirectories.contains(first) ? "usr/\(path)" : path
+    }
+
+    mutating func place(_ entry: ComposeEntry) throws {
+        let path = Self.mergedPath(entry.path)
+        if entry.path.isEmpty { return }  // the package's "./": the root already exists
+        let (dir, leaf) = try tree.openParent(of: path)
+        defer { Glibc.close(dir) }
+        switch entry.kind {
+        case .directory:
+            var st = stat()
+            if fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 {
+                if (st.st_mode & S_IFMT) != S_IFDIR { try removeLeaf(dir, leaf, path) } else {
+                    try setOwnerAndMode(dir, leaf, entry, path)
+                    return
+                }
+            }
+            guard mkdirat(dir, leaf, 0o700) == 0 else { throw failure("cannot create directory", path) }
+            try setOwnerAndMode(dir, leaf, entry, path)
+        case .file(let object):
+            try replaceExisting(dir, leaf, path)
+            if linkat(AT_FDCWD, object, dir, leaf, 0) != 0 {
+                guard errno == EMLINK else { throw failure("cannot link \(object)", path) }
+                try copy(object, to: dir, leaf, entry, path)
+                copiesForLinkLimit += 1
+            }
+        case .symlink(let target):
+            try replaceExisting(dir, leaf, path)
+            guard symlinkat(target, dir, leaf) == 0 else { throw failure("cannot create symlink", path) }
+            _ = fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW)
+        case .hardlink(let target):
+            let (targetDir, targetLeaf) = try tree.openParent(of: Self.mergedPath(target))
+            defer { Glibc.close(targetDir) }
+            try replaceExisting(dir, leaf, path)
+            guard linkat(targetDir, targetLeaf, dir, leaf, 0) == 0 else { throw failure("cannot link to \(target)", path) }
+        case .characterDevice(let major, let minor), .blockDevice(let major, let minor):
+            let type: mode_t
+            if case .characterDevice = entry.kind { type = S_IFCHR } else { type = S_IFBLK }
+            try replaceExisting(dir, leaf, path)
+            guard mknodat(dir, leaf, type | 0o600, Self.device(major, minor)) == 0 else {
+                throw failure("cannot create device node", path)
+            }
+            try setOwnerAndMode(dir, leaf, entry, path)
+        case .fifo:
+            try replaceExisting(dir, leaf, path)
+            guard mknodat(dir, leaf, S_IFIFO | 0o600, 0) == 0 else { throw failure("cannot create fifo", path) }
+            try setOwnerAndMode(dir, leaf, entry, path)
+        }
+    }
+
+    /// The merged-/usr symlinks (`bin -> usr/bin`) for every folded directory that exists.
+    func linkMergedDirectories() throws {
+        for name in Self.mergedDirectories {
+            var st = stat()
+            guard lstat("\(tree.root)/usr/\(name)", &st) == 0, lstat("\(tree.root)/\(name)", &st) != 0 else { continue }
+            guard symlink("usr/\(name)", "\(tree.root)/\(name)") == 0 else { throw failure("cannot create symlink", name) }
+        }
+    }
+
+    func close() { tree.close() }
+
+    static func device(_ major: UInt32, _ minor: UInt32) -> dev_t {
+        let ma = UInt64(major)
+        let mi = UInt64(minor)
+        return dev_t(((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff))
+    }
+
+    private func replaceExisting(_ dir: Int32, _ leaf: String, _ path: String) throws {
+        var st = stat()
+        guard fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+        // A later package replaces a file of an earlier one (dpkg's Replaces); a directory stays.
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw StrataError(.invalidInput, "\(path): a directory is in the way of a file")
+        }
+        try removeLeaf(dir, leaf, path)
+    }
+
+    private func removeLeaf(_ dir: Int32, _ leaf: String, _ path: String) throws {
+        guard unlinkat(dir, leaf, 0) == 0 else { throw failure("cannot replace", path) }
+    }
+
+    private func setOwnerAndMode(_ dir: Int32, _ leaf: String, _ entry: ComposeEntry, _ path: String) throws {
+        // chown first: it clears setuid/setgid bits, which chmod then sets.
+        if fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0, geteuid() == 0 {
+            throw failure("cannot set owner", path)
+        }
+        guard fchmodat(dir, leaf, mode_t(entry.mode & 0o7777), 0) == 0 else { throw failure("cannot set mode", path) }
+    }
+
+    private func copy(_ source: String, to dir: Int32, _ leaf: String, _ entry: ComposeEntry, _ path: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw failure("cannot open \(source)", path) }
+        defer { Glibc.close(input) }
+        let output = openat(dir, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw failure("cannot create", path) }
+        defer { Glibc.close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            guard n > 0, buffer.withUnsafeBytes({ write(output, $0.baseAddress, n) }) == n else {
+                throw failure("cannot copy \(source)", path)
+            }
+        }
+        var st = stat()
+        fstat(input, &st)
+        _ = fchown(output, st.st_uid, st.st_gid)
+        _ = fchmod(output, st.st_mode & 0o7777)
+    }
+
+    private func failure(_ what: String, _ path: String) -> StrataError {
+        StrataError(.io, "\(path): \(what): \(String(cString: strerror(errno)))")
+    }
+}

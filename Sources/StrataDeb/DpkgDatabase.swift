@@ -1,0 +1,169 @@
+// Writing dpkg's database for packages whose files are already in place (composed from the store
+// instead of unpacked by dpkg), so that the template's own dpkg can configure them. What dpkg
+// itself would leave after `dpkg --unpack`:
+//
+//   var/lib/dpkg/status              one stanza per package: its control fields, `Status: install ok
+//                                    unpacked`, and `Conffiles:` with each conffile's real md5 (so
+//                                    dpkg keeps the file in place instead of asking about it)
+//   var/lib/dpkg/info/P.list         every path of the data archive, in archive order ("/." first)
+//   var/lib/dpkg/info/P.{md5sums,conffiles,preinst,postinst,prerm,postrm,config,templates,triggers,shlibs,symbols}
+//   var/lib/dpkg/triggers/File       file-trigger interests ("PATH PKG[/noawait]")
+//   var/lib/dpkg/triggers/NAME       explicit-trigger interests ("PKG[/noawait]")
+//   var/lib/dpkg/info/format, diversions, triggers/Unincorp, updates/, parts/, alternatives/
+//
+// P is `name`, or `name:arch` for `Multi-Arch: same`. See dpkg(1), deb-triggers(5),
+// notes/debian-compose.md for what was measured against mmdebstrap.
+import Foundation
+import StrataCore
+import StrataStore
+
+/// One package as the database needs it.
+public struct DebPackageRecord: Sendable {
+    public var name: String
+    public var architecture: String
+    /// The control archive's members by name (`control`, `md5sums`, `conffiles`, `postinst`, …).
+    public var control: [String: [UInt8]]
+    /// The data archive's paths in archive order, relative without a leading slash ("" is the root).
+    public var paths: [String]
+
+    public init(name: String, architecture: String, control: [String: [UInt8]], paths: [String]) {
+        self.name = name
+        self.architecture = architecture
+        self.control = control
+        self.paths = paths
+    }
+
+    var controlStanza: String { String(decoding: control["control"] ?? [], as: UTF8.self) }
+
+    var isMultiArchSame: Bool {
+        controlStanza.split(separator: "\n").contains { $0.lowercased().hasPrefix("multi-arch:") && $0.hasSuffix("same") }
+    }
+
+    /// The name dpkg files the package's info under.
+    public var infoName: String { isMultiArchSame ? "\(name):\(architecture)" : name }
+
+    /// Conffile paths (absolute, as `conffiles` lists them), without `remove-on-upgrade` entries.
+    public var conffiles: [String] {
+        String(decoding: control["conffiles"] ?? [], as: UTF8.self).split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            guard let path = words.last, words.count == 1 || !words.contains("remove-on-upgrade") else { return nil }
+            return String(path)
+        }
+    }
+
+    /// md5 of each file from `md5sums` (paths without a leading slash).
+    var md5sums: [String: String] {
+        var out = [String: String]()
+        for line in String(decoding: control["md5sums"] ?? [], as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2 else { continue }
+            out[parts[1].trimmingCharacters(in: .whitespaces)] = String(parts[0])
+        }
+        return out
+    }
+}
+
+public enum DpkgDatabase {
+    static let infoMembers = ["md5sums", "conffiles", "preinst", "postinst", "prerm", "postrm", "config", "templates",
+        "triggers", "shlibs", "symbols"]
+    static let scripts: Set<String> = ["preinst", "postinst", "prerm", "postrm", "config"]
+
+    /// Writes the database for `packages` into the tree at `root`.
+    /// - Parameter md5: computes a conffile's md5 when the package's `md5sums` lacks it.
+    /// - Throws: ``StrataError`` `.invalidInput` naming the package for a control file without
+    ///   `Package`, `.io` for write failures.
+    public static func write(_ packages: [DebPackageRecord], root: String, md5: (String) throws -> String) throws {
+        let admin = "\(root)/var/lib/dpkg"
+        for dir in ["info", "updates", "parts", "alternatives", "triggers"] {
+            try FileSystem.makeDirectories("\(admin)/\(dir)")
+        }
+        var status = ""
+        var fileInterests = [(String, String)]()
+        var namedInterests = [String: [String]]()
+        for package in packages.sorted(by: { $0.infoName < $1.infoName }) {
+            status += try stanza(for: package, root: root, md5: md5) + "\n"
+            let info = "\(admin)/info/\(package.infoName)"
+            let list = package.paths.map { $0.isEmpty ? "/." : "/\($0)" }.joined(separator: "\n") + "\n"
+            try write(Array(list.utf8), to: "\(info).list", mode: 0o644)
+            for member in infoMembers {
+                guard let bytes = package.control[member] else { continue }
+                try write(bytes, to: "\(info).\(member)", mode: scripts.contains(member) ? 0o755 : 0o644)
+            }
+            for directive in triggerDirectives(package) {
+                let suffix = directive.kind.hasSuffix("-noawait") ? "/noawait" : ""
+                guard directive.kind.hasPrefix("interest") else { continue }
+                if directive.name.hasPrefix("/") {
+                    fileInterests.append((directive.name, package.infoName + suffix))
+                } else {
+                    namedInterests[directive.name, default: []].append(package.infoName + suffix)
+                }
+            }
+        }
+        try write(Array(status.utf8), to: "\(admin)/status", mode: 0o644)
+        try write(Array("1\n".utf8), to: "\(admin)/info/format", mode: 0o644)
+        try write([], to: "\(admin)/diversions", mode: 0o644)
+        try write([], to: "\(admin)/triggers/Unincorp", mode: 0o644)
+        if !fileInterests.isEmpty {
+            let text = fileInterests.map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\n"
+            try write(Array(text.utf8), to: "\(admin)/triggers/File", mode: 0o644)
+        }
+        for (name, interested) in namedInterests.sorted(by: { $0.key < $1.key }) {
+            try write(Array((interested.joined(separator: "\n") + "\n").utf8), to: "\(admin)/triggers/\(name)", mode: 0o644)
+        }
+    }
+
+    /// The triggers a set of packages activates at unpack time, which composing skipped: explicit
+    /// `activate*` directives, and file-trigger interests matched by a path some package ships.
+    public static func pendingActivations(_ packages: [DebPackageRecord]) -> [String] {
+        var names = Set<String>()
+        var interests = [String]()
+        for package in packages {
+            for directive in triggerDirectives(package) {
+                if directive.kind.hasPrefix("activate") { names.insert(directive.name) }
+                if directive.kind.hasPrefix("interest"), directive.name.hasPrefix("/") { interests.append(directive.name) }
+            }
+        }
+        for interest in interests {
+            let prefix = String(interest.dropFirst())
+            let hit = packages.contains { package in
+                package.paths.contains { $0 == prefix || $0.hasPrefix(prefix + "/") }
+            }
+            if hit { names.insert(interest) }
+        }
+        return names.sorted()
+    }
+
+    static func triggerDirectives(_ package: DebPackageRecord) -> [(kind: String, name: String)] {
+        String(decoding: package.control["triggers"] ?? [], as: UTF8.self).split(separator: "\n").compactMap { line in
+            let words = line.split(separator: "#", maxSplits: 1).first?.split(whereSeparator: \.isWhitespace) ?? []
+            guard words.count >= 2 else { return nil }
+            return (String(words[0]), String(words[1]))
+        }
+    }
+
+    static func stanza(for package: DebPackageRecord, root: String, md5: (String) throws -> String) throws -> String {
+        var lines = package.controlStanza.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard let packageLine = lines.firstIndex(where: { $0.hasPrefix("Package:") }) else {
+            throw StrataError(.invalidInput, "\(package.name): its control file has no Package field")
+        }
+        lines.insert("Status: install ok unpacked", at: packageLine + 1)
+        let conffiles = package.conffiles
+        if !conffiles.isEmpty {
+            let sums = package.md5sums
+            var field = ["Conffiles:"]
+            for path in conffiles {
+                let relative = String(path.drop(while: { $0 == "/" }))
+                let sum = try sums[relative] ?? md5("\(root)/\(relative)")
+                field.append(" \(path) \(sum)")
+            }
+            let at = lines.firstIndex(where: { $0.hasPrefix("Description:") }) ?? lines.count
+            lines.insert(contentsOf: field, at: at)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        try FileSystem.writeAtomically(bytes, to: path)
+        chmod(path, mode)
+    }
+}
