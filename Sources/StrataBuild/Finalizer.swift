@@ -1,0 +1,74 @@
+// Finalize: remove what is specific to the machine and the moment of the build (the template's
+// `cleanup` globs: ssh host keys, logs, apt lists, *-old files, …), leave /etc/machine-id empty
+// so systemd makes a new one on first boot, and write the apt sources the template was built
+// from. Globs match one path component at a time with fnmatch(3) and never follow a symlink, so a
+// hostile `var/log -> /var/log` cannot make cleanup delete the host's files.
+import Foundation
+import StrataCore
+import StrataStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+enum Finalizer {
+    /// Applies `globs` (absolute, as the template writes them) under `root`.
+    /// - Returns: the paths removed, relative to the root, sorted.
+    static func cleanup(root: String, globs: [String]) throws -> [String] {
+        var removed = [String]()
+        for glob in globs {
+            let parts = glob.split(separator: "/").map(String.init)
+            try match(root: root, relative: "", pattern: parts[...], removed: &removed)
+        }
+        return removed.sorted()
+    }
+
+    private static func match(root: String, relative: String, pattern: ArraySlice<String>, removed: inout [String]) throws {
+        guard let head = pattern.first else { return }
+        let rest = pattern.dropFirst()
+        let directory = relative.isEmpty ? root : "\(root)/\(relative)"
+        let names: [String]
+        if head.contains(where: { "*?[".contains($0) }) {
+            names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+                .filter { fnmatch(head, $0, FNM_PERIOD) == 0 }
+        } else {
+            names = [head]
+        }
+        for name in names {
+            let path = relative.isEmpty ? name : "\(relative)/\(name)"
+            var st = stat()
+            guard lstat("\(root)/\(path)", &st) == 0 else { continue }
+            let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+            if rest.isEmpty {
+                try FileManager.default.removeItem(atPath: "\(root)/\(path)")
+                removed.append(path)
+            } else if isDirectory {  // never through a symlink
+                try match(root: root, relative: path, pattern: rest, removed: &removed)
+            }
+        }
+    }
+
+    /// Empties /etc/machine-id when the tree has one.
+    static func resetMachineID(root: String) throws {
+        let path = "\(root)/etc/machine-id"
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
+        guard truncate(path, 0) == 0 else { throw StrataError(.io, "cannot empty \(path)") }
+    }
+
+    /// Writes `/etc/apt/sources.list.d/strata.sources` (deb822) for the repositories used.
+    static func writeAptSources(root: String, repositories: [Lockfile.Repository], components: [String: [String]], keyring: [String: String]) throws {
+        var stanzas = [String]()
+        for repository in repositories {
+            guard let suite = repository.suite else { continue }
+            var lines = [
+                "Types: deb", "URIs: \(repository.url)", "Suites: \(suite)",
+                "Components: \((components[repository.name] ?? ["main"]).joined(separator: " "))",
+            ]
+            if let key = keyring[repository.name] { lines.append("Signed-By: \(key)") }
+            stanzas.append(lines.joined(separator: "\n"))
+        }
+        guard !stanzas.isEmpty else { return }
+        try FileSystem.writeAtomically(Array((stanzas.joined(separator: "\n\n") + "\n").utf8), to: "\(root)/etc/apt/sources.list.d/strata.sources")
+    }
+}

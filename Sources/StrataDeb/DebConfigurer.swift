@@ -1,0 +1,58 @@
+// Configure: the maintainer scripts of a composed Debian tree run once, inside the tree, with the
+// tree's own dpkg. Files are already in place and the database says "unpacked", so what remains
+// of an installation is: every preinst (`install`) in dependency order, as dpkg would run it from
+// /var/lib/dpkg/tmp.ci with the package's control file beside it; `dpkg --configure -a` (postinsts
+// in dependency order); then the triggers that unpacking would have activated (composing skipped
+// it), processed with `dpkg --triggers-only -a`. Services are kept from starting by
+// /usr/sbin/policy-rc.d (exit 101), removed afterwards; debconf runs non-interactively.
+import Foundation
+import StrataCore
+import StrataStore
+
+public enum DebConfigurer {
+    static let policyRcD = "usr/sbin/policy-rc.d"
+
+    /// Runs the scripts of `packages` inside `root`.
+    /// - Parameter sourceDateEpoch: passed to the scripts, so tools that honour it stamp files reproducibly.
+    /// - Throws: ``StrataError`` `.toolFailed` naming the step (the package for a preinst) with the
+    ///   scripts' last lines of output.
+    public static func configure(root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64) throws {
+        try FileSystem.writeAtomically(Array("#!/bin/sh\nexit 101\n".utf8), to: "\(root)/\(policyRcD)")
+        chmod("\(root)/\(policyRcD)", 0o755)
+        defer { unlink("\(root)/\(policyRcD)") }
+
+        let dpkgVersion = packages.first { $0.name == "dpkg" }.flatMap { package in
+            (try? Deb822.parse(package.controlStanza, what: "dpkg"))?.first?["Version"]
+        } ?? ""
+        let environment = [
+            "DEBIAN_FRONTEND": "noninteractive", "DEBCONF_NONINTERACTIVE_SEEN": "true",
+            "SOURCE_DATE_EPOCH": String(sourceDateEpoch), "DPKG_ADMINDIR": "/var/lib/dpkg", "DPKG_ROOT": "",
+            "DPKG_RUNNING_VERSION": dpkgVersion,
+        ]
+        for package in DebInstallOrder.order(packages) where package.control["preinst"] != nil {
+            let staging = "\(root)/var/lib/dpkg/tmp.ci"
+            try? FileManager.default.removeItem(atPath: staging)
+            try FileSystem.makeDirectories(staging)
+            for member in ["preinst", "control"] {
+                try FileSystem.writeAtomically(package.control[member] ?? [], to: "\(staging)/\(member)")
+            }
+            chmod("\(staging)/preinst", 0o755)
+            var env = environment
+            env["DPKG_MAINTSCRIPT_PACKAGE"] = package.name
+            env["DPKG_MAINTSCRIPT_ARCH"] = package.architecture
+            env["DPKG_MAINTSCRIPT_NAME"] = "preinst"
+            env["DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT"] = "1"
+            try Chroot.run(
+                root: root, script: "/var/lib/dpkg/tmp.ci/preinst install", environment: env,
+                what: "the preinst of \(package.name)")
+            try? FileManager.default.removeItem(atPath: staging)
+        }
+        try Chroot.run(root: root, script: "dpkg --configure -a", environment: environment, what: "dpkg --configure -a")
+        let activations = DpkgDatabase.pendingActivations(packages)
+        if !activations.isEmpty {
+            let script = activations.map { "dpkg-trigger --no-await \(Chroot.shellQuote($0))" }.joined(separator: "\n")
+                + "\ndpkg --triggers-only -a"
+            try Chroot.run(root: root, script: script, environment: environment, what: "processing triggers")
+        }
+    }
+}
