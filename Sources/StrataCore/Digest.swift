@@ -71,3 +71,14 @@ extension Sequence where Element == UInt8 {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// Other digests the package formats use.
+public enum Digests {
+    /// The MD5 of a file, as dpkg's `md5sums` and `Conffiles` record it (integrity bookkeeping,
+    /// not security).
+    public static func md5(file path: String) throws -> String {
+        var hasher = Insecure.MD5()
+        try FileReader.forEachChunk(of: path) { hasher.update(bufferPointer: $0) }
+        return hasher.finalize().hexString
+    }
+}

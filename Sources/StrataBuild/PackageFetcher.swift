@@ -1,0 +1,65 @@
+// Fetch: every package a lockfile names, into the blob store, verified against the lockfile's
+// SHA-256 and size before it is visible there. Already-stored blobs cost nothing; the rest are
+// downloaded with a bounded number in flight, from the lockfile's repository URL (or, when the
+// template's mirror was overridden, from the mirror the planner resolved for that repository).
+import StrataCore
+import StrataStore
+
+public struct PackageFetcher: Sendable {
+    public let fetcher: any Fetcher
+    /// Downloads in flight at once.
+    public let window: Int
+
+    public init(fetcher: any Fetcher, window: Int = 8) {
+        self.fetcher = fetcher
+        self.window = window
+    }
+
+    /// Fetches every package of `lock`.
+    /// - Parameters:
+    ///   - urls: repository name → base URL to fetch from; defaults to the lockfile's URLs.
+    ///   - progress: called after each package with (done, total, bytes fetched so far).
+    /// - Returns: the blob digests, in the lockfile's package order.
+    /// - Throws: ``StrataError`` naming the package and its URL on the first failure.
+    public func fetchAll(
+        _ lock: Lockfile, urls: [String: String] = [:],
+        progress: @escaping @Sendable (Int, Int, UInt64) -> Void = { _, _, _ in }
+    ) async throws -> [SHA256Digest] {
+        let base = Dictionary(lock.repositories.map { ($0.name, urls[$0.name] ?? $0.url) }, uniquingKeysWith: { a, _ in a })
+        let packages = lock.packages
+        let counter = LockedBox((done: 0, bytes: UInt64(0)))
+        return try await withThrowingTaskGroup(of: (Int, SHA256Digest).self) { group in
+            var results = [SHA256Digest?](repeating: nil, count: packages.count)
+            var next = 0
+            func addTask() {
+                let index = next
+                let package = packages[index]
+                next += 1
+                group.addTask {
+                    guard let root = base[package.repository] else {
+                        throw StrataError(.invalidInput, "\(package.name): the lockfile names no repository '\(package.repository)'")
+                    }
+                    let url = "\(root)/\(package.path)"
+                    do {
+                        let digest = try await fetcher.fetch(url, expected: package.sha256, size: package.size)
+                        let state = counter.update { state -> (Int, UInt64) in
+                            state.done += 1
+                            state.bytes += package.size
+                            return (state.done, state.bytes)
+                        }
+                        progress(state.0, packages.count, state.1)
+                        return (index, digest)
+                    } catch let error as StrataError {
+                        throw StrataError(error.code, "\(package.name) \(package.version): \(error.message)")
+                    }
+                }
+            }
+            while next < min(window, packages.count) { addTask() }
+            for try await (index, digest) in group {
+                results[index] = digest
+                if next < packages.count { addTask() }
+            }
+            return results.compactMap { $0 }
+        }
+    }
+}
