@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
+        // Syscalls Swift's Glibc module does not export (xattrs), each wrapped as strata_….
+        .target(name: "CStrataShim"),
 
         // The data path, in DESIGN.md's order.
         .target(
@@ -33,7 +35,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "StrataTemplate", dependencies: ["StrataCore", "Yams"]),
-        .target(name: "StrataStore", dependencies: ["StrataCore"]),
+        .target(name: "StrataStore", dependencies: ["StrataCore", "CStrataShim"]),
         .target(
             name: "StrataFetch",
             dependencies: [
@@ -69,6 +71,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore", "StrataStore", "StrataArchive", "StrataDeb"]),
+        .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataTemplateTests", dependencies: ["StrataTemplate", "StrataCore"]),
         .testTarget(name: "StrataTestSupportTests", dependencies: ["StrataTestSupport", "StrataCore"]),
         .testTarget(

@@ -10,7 +10,8 @@ import StrataCore
 public final class TemporaryFile: @unchecked Sendable {
     // @unchecked: the descriptor is used by one writer at a time; the class only closes it once.
     public let path: String
-    private var fd: Int32
+    /// The open descriptor (-1 once finished or discarded); the store applies metadata through it.
+    private(set) var fd: Int32
 
     init(directory: String, hint: String) throws {
         var template = Array("\(directory)/\(hint).XXXXXX".utf8CString)

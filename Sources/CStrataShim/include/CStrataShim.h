@@ -1,0 +1,18 @@
+// Syscalls the Swift Glibc module does not export. Each symbol is prefixed strata_ and names the
+// syscall it wraps and the oldest kernel that has it; all return -1 and set errno on failure.
+#ifndef CSTRATASHIM_H
+#define CSTRATASHIM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/// fsetxattr(2), Linux 2.4: sets extended attribute `name` on an open file (flags 0: create or replace).
+int strata_fsetxattr(int fd, const char *name, const void *value, size_t size);
+
+/// fgetxattr(2), Linux 2.4: the value of `name`; with size 0, the size it needs.
+ssize_t strata_fgetxattr(int fd, const char *name, void *value, size_t size);
+
+/// flistxattr(2), Linux 2.4: the names of an open file's attributes, each NUL-terminated.
+ssize_t strata_flistxattr(int fd, char *list, size_t size);
+
+#endif

@@ -1,0 +1,121 @@
+// The store: ostree's "bare" model on top of the blob store, all under one root.
+//
+//   blobs/sha256/<64 hex>        downloads (see BlobStore.swift); shared with the proxy
+//   objects/<2 hex>/<62 hex>     file objects: content with its mode (setuid included), uid, gid and
+//                                xattrs applied and mtime 0, so it can be hardlinked into a tree as is;
+//                                named by ObjectID (ObjectID.swift); never written after creation
+//   trees/<64 hex>.json          tree manifests (TreeManifest.swift), named by the sha256 of their bytes
+//   commits/<64 hex>.json        commits (Commit.swift), named by the sha256 of their bytes
+//   refs/<name>                  "<commit hex>\n"; names like debian/12/minbase/amd64 (slashes are
+//                                directories); replaced by rename(2)
+//   packages/<blob hex>          "<tree hex>\n": the tree a package blob was imported as, so a package
+//                                is imported once whichever template asks for it
+//   urls/<sha256 of url>         URLRecords.swift
+//   lock                         flock(2) target serialising writers (Store+Lock.swift)
+//   tmp/                         everything is written here first, then renamed into place
+//
+// Everything but refs/ and packages/ is named by content and immutable, so readers need no lock:
+// a name either is absent or holds complete, verified bytes. `gc` (Store+GC.swift) is the only
+// deleter; `fsck` (Store+Fsck.swift) re-hashes everything and changes nothing.
+import Foundation
+import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The content-addressed store: blobs, file objects, tree manifests, commits and refs.
+///
+/// Writers (anything that adds objects, trees, commits, refs or package entries) hold the writer
+/// lock from the first object they add until the ref or package entry that makes it reachable is
+/// written, so that a concurrent `gc` cannot collect their work in between; see
+/// ``withWriterLock(_:)``. Readers take no lock.
+public struct Store: Sendable {
+    /// The directory holding everything.
+    public let root: String
+    /// The blob store under the same root (usable alone, as the proxy does).
+    public let blobs: BlobStore
+
+    /// Opens (creating when needed) the store under `root`.
+    /// - Throws: ``StrataError`` `.io` when the directories cannot be created.
+    public init(root: String) throws {
+        self.blobs = try BlobStore(root: root)
+        self.root = root
+        for dir in ["objects", "trees", "commits", "refs", "packages"] {
+            try FileSystem.makeDirectories("\(root)/\(dir)")
+        }
+    }
+
+    /// A new, empty file under `tmp/` for a writer to fill (then ``addObject(_:contentDigest:size:metadata:)``).
+    public func makeTemporaryFile(hint: String = "object") throws -> TemporaryFile {
+        try blobs.makeTemporaryFile(hint: hint)
+    }
+
+    var objectsDirectory: String { "\(root)/objects" }
+    var treesDirectory: String { "\(root)/trees" }
+    var commitsDirectory: String { "\(root)/commits" }
+    var refsDirectory: String { "\(root)/refs" }
+    var packagesDirectory: String { "\(root)/packages" }
+    var temporaryDirectory: String { "\(root)/tmp" }
+    var lockPath: String { "\(root)/lock" }
+
+    /// Where the tree manifest `id` lives (whether or not it exists).
+    public func treePath(_ id: SHA256Digest) -> String { "\(treesDirectory)/\(id.hex).json" }
+
+    /// Where the commit `id` lives (whether or not it exists).
+    public func commitPath(_ id: SHA256Digest) -> String { "\(commitsDirectory)/\(id.hex).json" }
+
+    /// `path` relative to the root, for messages.
+    func relative(_ path: String) -> String {
+        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+    }
+}
+
+extension FileSystem {
+    /// Whether anything (a dangling symlink included) exists at `path`.
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    /// The names in a directory, sorted bytewise; an absent directory has none.
+    static func names(in directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else {
+            if errno == ENOENT { return [] }
+            throw StrataError(.io, "cannot list \(directory): \(String(cString: strerror(errno)))")
+        }
+        defer { closedir(dir) }
+        var names = [String]()
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// Flushes a directory so that a rename into it survives a crash.
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// `lstat(2)`, or nil when nothing is there.
+    static func status(_ path: String) throws -> stat? {
+        var st = stat()
+        if lstat(path, &st) == 0 { return st }
+        if errno == ENOENT { return nil }
+        throw StrataError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))")
+    }
+
+    /// Removes a file; true when it was there.
+    @discardableResult
+    static func remove(_ path: String) throws -> Bool {
+        if unlink(path) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw StrataError(.io, "cannot remove \(path): \(String(cString: strerror(errno)))")
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import StrataCore
+import StrataStore
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("gc")
+struct StoreGCTests {
+    func object(_ store: Store, _ text: String) throws -> (ObjectID, TreeEntry) {
+        let metadata = FileMetadata(mode: 0o644)
+        let id = try store.addObject(bytes: Array(text.utf8), metadata: metadata)
+        return (id, .file(text, object: id, size: UInt64(text.utf8.count), metadata: metadata))
+    }
+
+    @Test("gc keeps what refs and imported packages reach and removes the rest")
+    func keepsReachable() throws {
+        let store = try makeStore()
+        let (a, fa) = try object(store, "a")
+        let (b, fb) = try object(store, "b")
+        let (c, fc) = try object(store, "c")
+        let (d, fd) = try object(store, "d")
+        let (e, fe) = try object(store, "e")
+        let rootOnly = try store.writeTree(
+            TreeManifest(entries: [.directory(".", metadata: FileMetadata(mode: 0o755))]))
+        let referenced = try store.writeTree(TreeManifest(entries: [fa, fb]))
+        let unreferenced = try store.writeTree(TreeManifest(entries: [fb, fc]))
+        let packageTree = try store.writeTree(TreeManifest(entries: [fd]))
+        let orphanPackageTree = try store.writeTree(TreeManifest(entries: [fe]))
+
+        let parent = try store.writeCommit(Commit(tree: rootOnly, timestamp: 1))
+        let head = try store.writeCommit(Commit(tree: referenced, parents: [parent], timestamp: 2))
+        let stray = try store.writeCommit(Commit(tree: unreferenced, timestamp: 3))
+        try store.setRef("debian/12/minbase/amd64", to: head)
+
+        let packageBlob = try store.blobs.ingest(bytes: Array("a .deb".utf8), what: "pkg.deb")
+        try store.setPackageTree(blob: packageBlob, tree: packageTree)
+        let goneBlob = SHA256Digest.of(Array("a .deb removed by the proxy's cleaner".utf8))
+        try store.setPackageTree(blob: goneBlob, tree: orphanPackageTree)
+
+        let report = try store.gc()
+        #expect(report.commitsRemoved == 1)
+        #expect(report.treesRemoved == 2)
+        #expect(report.objectsRemoved == 2)
+        #expect(report.packageEntriesRemoved == 1)
+        #expect(report.blobsRemoved == 0)
+        #expect(report.commitsKept == 2)
+        #expect(report.treesKept == 3)
+        #expect(report.objectsKept == 3)
+        #expect(report.bytesFreed > 0)
+
+        for id in [a, b, d] { #expect(store.containsObject(id)) }
+        for id in [c, e] { #expect(!store.containsObject(id)) }
+        for id in [rootOnly, referenced, packageTree] { #expect(store.containsTree(id)) }
+        for id in [unreferenced, orphanPackageTree] { #expect(!store.containsTree(id)) }
+        #expect(store.containsCommit(head) && store.containsCommit(parent) && !store.containsCommit(stray))
+        #expect(try store.packageTree(blob: packageBlob) == packageTree)
+        #expect(try store.packageTree(blob: goneBlob) == nil)
+        #expect(try store.fsck().isClean)
+
+        let again = try store.gc()
+        #expect(again.commitsRemoved + again.treesRemoved + again.objectsRemoved == 0)
+    }
+
+    @Test("deleting the ref lets gc take its commits, trees and objects")
+    func deletedRef() throws {
+        let store = try makeStore()
+        let (a, fa) = try object(store, "a")
+        let tree = try store.writeTree(TreeManifest(entries: [fa]))
+        try store.setRef("t", to: try store.writeCommit(Commit(tree: tree, timestamp: 0)))
+        #expect(try store.gc().objectsRemoved == 0)
+        #expect(try store.deleteRef("t"))
+        let report = try store.gc()
+        #expect(report.commitsRemoved == 1 && report.treesRemoved == 1 && report.objectsRemoved == 1)
+        #expect(!store.containsObject(a))
+    }
+
+    @Test("blobs go only with pruneBlobs, and never those imported or kept")
+    func prunesBlobs() throws {
+        let store = try makeStore()
+        let (_, fa) = try object(store, "a")
+        let imported = try store.blobs.ingest(bytes: Array("imported".utf8), what: "x")
+        try store.setPackageTree(blob: imported, tree: try store.writeTree(TreeManifest(entries: [fa])))
+        let locked = try store.blobs.ingest(bytes: Array("named by a lockfile".utf8), what: "x")
+        let index = try store.blobs.ingest(bytes: Array("InRelease".utf8), what: "x")
+        try URLRecords(store: store.blobs).save(
+            URLRecord(url: "http://deb.example/InRelease", sha256: index, etag: nil, lastModified: nil))
+        let unused = try store.blobs.ingest(bytes: Array("unused".utf8), what: "x")
+
+        #expect(try store.gc(keepBlobs: [locked]).blobsRemoved == 0)
+        #expect(store.blobs.contains(unused))
+        let report = try store.gc(keepBlobs: [locked], pruneBlobs: true)
+        #expect(report.blobsRemoved == 1)
+        #expect(!store.blobs.contains(unused))
+        for blob in [imported, locked, index] { #expect(store.blobs.contains(blob)) }
+    }
+
+    @Test("gc removes stale tmp/ files and leaves fresh ones")
+    func staleTemporaryFiles() throws {
+        let store = try makeStore()
+        let stale = try store.makeTemporaryFile()
+        let fresh = try store.makeTemporaryFile()
+        var times = [timeval(tv_sec: time(nil) - 7200, tv_usec: 0), timeval(tv_sec: time(nil) - 7200, tv_usec: 0)]
+        #expect(utimes(stale.path, &times) == 0)
+        let report = try store.gc(temporaryFileAge: .seconds(3600))
+        #expect(report.temporaryFilesRemoved == 1)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        #expect(FileManager.default.fileExists(atPath: fresh.path))
+    }
+
+    @Test("gc refuses to run when a ref's commit is damaged, and deletes nothing")
+    func damagedRoot() throws {
+        let store = try makeStore()
+        let (a, fa) = try object(store, "a")
+        let tree = try store.writeTree(TreeManifest(entries: [fa]))
+        let commit = try store.writeCommit(Commit(tree: tree, timestamp: 0))
+        try store.setRef("t", to: commit)
+        try flipByte(store.commitPath(commit), at: 2)
+        let error = #expect(throws: StrataError.self) { try store.gc() }
+        #expect(error?.code == .verificationFailed)
+        #expect(store.containsObject(a) && store.containsTree(tree))
+    }
+}
