@@ -18,7 +18,8 @@ public enum FileSystem {
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
+        let dir = parent.isEmpty ? "." : parent
         try makeDirectories(dir)
         let temp = try TemporaryFile(directory: dir, hint: ".\((path as NSString).lastPathComponent)")
         do {

@@ -1,0 +1,56 @@
+// The bytes of one regular file inside an archive that is being streamed: valid only while the
+// entry is current (the callback it is handed to), readable once, never buffered whole.
+import StrataCore
+
+/// Streams the content of the entry ``DebArchive/read(_:control:data:)`` is reporting.
+///
+/// Use it only inside the callback it was passed to, and at most once; afterwards it throws.
+/// For entries other than regular files it yields no chunks.
+public struct FileContent {
+    final class State {
+        let reader: MemberTarReader?
+        let member: String
+        let expected: UInt64
+        var usable = true
+
+        init(reader: MemberTarReader?, member: String, expected: UInt64) {
+            self.reader = reader
+            self.member = member
+            self.expected = expected
+        }
+    }
+
+    let state: State
+
+    init(state: State) { self.state = state }
+
+    /// Calls `body` with successive pieces of the file, in order. Each buffer is valid only
+    /// during its call.
+    ///
+    /// - Throws: ``StrataError`` `.invalidInput` when the data is corrupt or shorter or longer
+    ///   than the header says; `.internalError` when called twice or after its callback returned;
+    ///   whatever `body` throws.
+    public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard state.usable else {
+            throw StrataError.internalError("\(state.member): content read twice or outside its callback")
+        }
+        state.usable = false
+        guard let reader = state.reader else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+        defer { buffer.deallocate() }
+        var total: UInt64 = 0
+        while true {
+            let n = try reader.readData(into: buffer)
+            if n == 0 { break }
+            total += UInt64(n)
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        guard total == state.expected else {
+            throw StrataError(
+                .invalidInput, "\(state.member): \(total) bytes of content, header says \(state.expected)")
+        }
+    }
+}
+
+@available(*, unavailable)
+extension FileContent: Sendable {}

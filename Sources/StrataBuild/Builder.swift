@@ -1,0 +1,125 @@
+// The build pipeline of DESIGN.md for a Debian template, after planning: fetch the locked
+// packages into the blob store, import each one once into store objects, compose the tree by
+// hardlinks as the lower layer of an overlay, write the dpkg database, run the maintainer
+// scripts inside the merged view, finalize, export, and commit the result to the store.
+import Foundation
+import StrataArchive
+import StrataCore
+import StrataDeb
+import StrataStore
+import StrataTemplate
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+public struct Builder: Sendable {
+    public enum OutputFormat: Sendable, Equatable {
+        case directory
+        case tar(TarCompression)
+
+        /// `tar`, `tar.gz`, `tar.zst`, `tar.xz`, `dir`.
+        public init?(name: String) {
+            switch name {
+            case "dir": self = .directory
+            case "tar": self = .tar(.none)
+            case "tar.gz": self = .tar(.gzip)
+            case "tar.zst": self = .tar(.zstd)
+            case "tar.xz": self = .tar(.xz)
+            default: return nil
+            }
+        }
+    }
+
+    public struct Result: Sendable {
+        public var packages: Int
+        public var files: Int
+        public var bytes: UInt64
+        public var output: String
+        public var outputDigest: SHA256Digest?
+        public var commit: SHA256Digest
+        public var imported: Int
+        public var usedOverlay: Bool
+    }
+
+    public let store: Store
+    public let fetcher: any Fetcher
+    /// Progress lines (`stage: detail`), for the command line to show.
+    public let report: @Sendable (String) -> Void
+
+    public init(store: Store, fetcher: any Fetcher, report: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.store = store
+        self.fetcher = fetcher
+        self.report = report
+    }
+
+    /// Builds `spec` from `lock` into `output`.
+    /// - Parameter sourceDateEpoch: the time every mtime is clamped to; default: the newest
+    ///   index date in the lockfile.
+    public func build(
+        spec: TemplateSpec, lock: Lockfile, output: String, format: OutputFormat, sourceDateEpoch: Int64? = nil
+    ) async throws -> Result {
+        guard spec.family == .deb else {
+            throw StrataError(.invalidInput, "\(spec.target): building \(spec.family) templates is not supported yet")
+        }
+        let epoch = sourceDateEpoch ?? lock.newestIndexDate ?? 0
+        report("fetch: \(lock.packages.count) packages")
+        let blobs = try await PackageFetcher(fetcher: fetcher).fetchAll(lock) { done, total, bytes in
+            if done == total || done % 16 == 0 { self.report("fetch: \(done)/\(total) packages, \(bytes / 1_000_000) MB") }
+        }
+        report("import: \(blobs.count) packages")
+        let importer = Importer(store: store)
+        var imported = 0
+        let packages = try store.withWriterLock {
+            try zip(lock.packages, blobs).map { package, blob in
+                let (result, fresh) = try importer.importDeb(blob: blob, what: "\(package.name) \(package.version)")
+                if fresh { imported += 1 }
+                return result
+            }
+        }
+        let scratch = try Scratch(storeRoot: store.root)
+        defer { scratch.remove() }
+        report("compose: \(packages.count) packages into \(scratch.lower)")
+        var composer = try Composer(root: scratch.lower)
+        defer { composer.close() }
+        try DevNodes.create(in: scratch.lower)
+        for package in packages {
+            for entry in package.entries { try composer.place(entry) }
+        }
+        try composer.linkMergedDirectories()
+        try DpkgDatabase.write(packages.map(\.record), root: scratch.lower) { try Digests.md5(file: $0) }
+
+        let usedOverlay = try scratch.mountOverlay()
+        if !usedOverlay { report("compose: overlayfs unavailable; configuring a copy of the tree instead") }
+        report("configure: maintainer scripts of \(packages.count) packages")
+        try DebConfigurer.configure(root: scratch.merged, packages: packages.map(\.record), sourceDateEpoch: epoch)
+
+        report("finalize")
+        _ = try Finalizer.cleanup(root: scratch.merged, globs: spec.cleanup)
+        try Finalizer.resetMachineID(root: scratch.merged)
+        try Finalizer.writeAptSources(
+            root: scratch.merged, repositories: lock.repositories,
+            components: Dictionary(spec.repositories.map { ($0.name, $0.components) }, uniquingKeysWith: { a, _ in a }),
+            keyring: Dictionary(spec.repositories.compactMap { r in r.keyring.map { (r.name, $0) } }, uniquingKeysWith: { a, _ in a }))
+
+        report("export: \(output)")
+        let hardlinks = Set(packages.flatMap(\.declaredHardlinks))
+        let stats = try Exporter.export(
+            root: scratch.merged, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
+        report("commit: the tree into the store")
+        let commit = try Committer(store: store).commit(
+            root: scratch.merged, hardlinks: hardlinks, clampMtime: epoch, lock: lock, spec: spec)
+        let digest: SHA256Digest? = format == .directory ? nil : try SHA256Digest.of(file: output)
+        return Result(
+            packages: packages.count, files: stats.files, bytes: stats.bytes, output: output, outputDigest: digest,
+            commit: commit, imported: imported, usedOverlay: usedOverlay)
+    }
+}
+
+extension Lockfile {
+    /// The newest date of the indexes, as seconds since the epoch.
+    var newestIndexDate: Int64? {
+        let parser = ISO8601DateFormatter()
+        return repositories.compactMap { $0.date.flatMap(parser.date(from:)) }.max().map { Int64($0.timeIntervalSince1970) }
+    }
+}

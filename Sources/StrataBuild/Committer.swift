@@ -1,0 +1,28 @@
+// Commit: the finished tree is checked into the store and named by a ref per target, set and
+// architecture (`debian/12/minbase/amd64`), with the lockfile's digest and the template's origin
+// in the commit, so `strata list` and `strata show` can say what a template was built from.
+import StrataCore
+import StrataStore
+import StrataTemplate
+
+struct Committer {
+    let store: Store
+
+    func commit(root: String, hardlinks: Set<String>, clampMtime: Int64, lock: Lockfile, spec: TemplateSpec) throws
+        -> SHA256Digest
+    {
+        try store.withWriterLock {
+            let tree = try store.checkIn(directory: root, hardlinks: hardlinks)
+            let ref = "\(spec.target.split(separator: "/").prefix(2).joined(separator: "/"))/\(spec.set)/\(spec.architecture.debian)"
+            let parent = try store.ref(ref)
+            let commit = Commit(
+                tree: tree, parents: parent.map { [$0] } ?? [], lockDigest: SHA256Digest.of(try lock.encoded()),
+                origin: ["target": spec.target, "set": spec.set, "architecture": spec.architecture.debian],
+                metadata: ["packages": String(lock.packages.count), "configDigest": spec.configDigest.hex],
+                timestamp: clampMtime)
+            let id = try store.writeCommit(commit)
+            try store.setRef(ref, to: id)
+            return id
+        }
+    }
+}
