@@ -8,12 +8,12 @@ import StrataCore
 
 enum DevNodes {
     static let characterDevices: [(name: String, major: UInt32, minor: UInt32, mode: mode_t)] = [
-        ("console", 5, 1, 0o600), ("full", 1, 7, 0o666), ("null", 1, 3, 0o666), ("random", 1, 8, 0o666),
+        ("console", 5, 1, 0o666), ("full", 1, 7, 0o666), ("null", 1, 3, 0o666), ("ptmx", 5, 2, 0o666), ("random", 1, 8, 0o666),
         ("tty", 5, 0, 0o666), ("urandom", 1, 9, 0o666), ("zero", 1, 5, 0o666),
     ]
     static let links = [
         ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"),
+        ("stderr", "/proc/self/fd/2"),
     ]
 
     static func create(in root: String) throws {
@@ -21,7 +21,6 @@ enum DevNodes {
         for dir in [dev, "\(dev)/pts", "\(dev)/shm"] {
             if mkdir(dir, 0o755) != 0, errno != EEXIST { throw StrataError(.io, "cannot create \(dir)") }
         }
-        chmod("\(dev)/shm", 0o1777)
         for node in characterDevices {
             let path = "\(dev)/\(node.name)"
             unlink(path)

@@ -9,6 +9,10 @@ import StrataCore
 import StrataDeb
 import StrataStore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A package ready to compose.
 struct ImportedPackage: Sendable {
     var blob: SHA256Digest
@@ -44,6 +48,16 @@ struct Importer {
             let record = try? JSONDecoder().decode(PackageControlRecord.self, from: data)
         {
             return (try package(blob: blob, record: record, manifest: store.readTree(tree)), false)
+        }
+        // A blob is only ever created verified, but disks and people change files: check it once
+        // more before its content becomes objects, and drop it when it is not what its name says.
+        let actual = try SHA256Digest.of(file: store.blobs.path(of: blob))
+        guard actual == blob else {
+            unlink(store.blobs.path(of: blob))
+            throw StrataError(
+                .verificationFailed,
+                "\(what): the stored package is corrupt (sha256 \(actual.hex), expected \(blob.hex)); it was removed, "
+                    + "run the build again to download it anew")
         }
         var control = [String: [UInt8]]()
         var paths = [String]()

@@ -1,7 +1,7 @@
 // Configure: the maintainer scripts of a composed Debian tree run once, inside the tree, with the
 // tree's own dpkg. Files are already in place and the database says "unpacked", so what remains
 // of an installation is: every preinst (`install`) in dependency order, as dpkg would run it from
-// /var/lib/dpkg/tmp.ci with the package's control file beside it; `dpkg --configure -a` (postinsts
+// /var/lib/dpkg/tmp.ci with the package's control members beside it; `dpkg --configure -a` (postinsts
 // in dependency order); then the triggers that unpacking would have activated (composing skipped
 // it), processed with `dpkg --triggers-only -a`. Services are kept from starting by
 // /usr/sbin/policy-rc.d (exit 101), removed afterwards; debconf runs non-interactively.
@@ -33,8 +33,10 @@ public enum DebConfigurer {
             let staging = "\(root)/var/lib/dpkg/tmp.ci"
             try? FileManager.default.removeItem(atPath: staging)
             try FileSystem.makeDirectories(staging)
-            for member in ["preinst", "control"] {
-                try FileSystem.writeAtomically(package.control[member] ?? [], to: "\(staging)/\(member)")
+            // Every control member, as dpkg leaves them for the preinst (debconf reads `templates`
+            // and the owner from `control` there).
+            for (member, bytes) in package.control {
+                try FileSystem.writeAtomically(bytes, to: "\(staging)/\(member)")
             }
             chmod("\(staging)/preinst", 0o755)
             var env = environment
