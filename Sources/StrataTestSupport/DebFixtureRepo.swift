@@ -208,6 +208,13 @@ public struct DebFixtureRepo: Sendable {
                 atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try write(content, to: target, mode: path.contains("/bin/") ? 0o755 : 0o644)
         }
+        // md5sums, as dh_md5sums writes it for every Debian package (dpkg --audit and --verify use it).
+        if !spec.files.isEmpty {
+            let sums = try spec.files.keys.sorted().map { path in
+                "\(try Digests.md5(file: stage + path))  \(path.dropFirst())"
+            }
+            try write(sums.joined(separator: "\n") + "\n", to: "\(stage)/DEBIAN/md5sums", mode: 0o644)
+        }
         if !spec.conffiles.isEmpty {
             try write(spec.conffiles.joined(separator: "\n") + "\n", to: "\(stage)/DEBIAN/conffiles", mode: 0o644)
         }

@@ -1,0 +1,51 @@
+import Foundation
+@testable import StrataBuild
+import StrataCore
+import StrataFetch
+import StrataStore
+import StrataTemplate
+import StrataTestSupport
+import Testing
+
+@Suite(
+    "Maintainer scripts, conffiles, triggers and alternatives in a built template",
+    .enabled(if: BuildFixture.enabled, "needs root and the host's Debian mirror"))
+struct ExtraPackagesBuildTests {
+    @Test("the built tree holds what dpkg would leave: script output, conffile record, trigger run, alternative")
+    func dpkgSideEffects() async throws {
+        let served = try await LocalMirror.shared.minbase()
+        let key = try await TestGPGKey.archive()
+        let repo = try await DebFixtureRepo.build(
+            packages: BuildFixture.extras, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
+        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            let tree = try BuildFixture.tree(
+                extraURL: server.baseURL, extraKeyring: key.keyringPath,
+                list: "@include minbase\nstrata-demo\nstrata-plugin\n")
+            let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
+            let store = try Store(root: served.store)
+            let fetcher = try HTTPFetcher(store: store.blobs)
+            let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(overrides: [])).resolve(spec).lockfile
+            #expect(Set(lock.packages.map(\.name)).isSuperset(of: ["strata-demo", "strata-hooks", "strata-plugin", "apt"]))
+            let output = try TemporaryDirectory.make(prefix: "strata-out") + "/extras.tar"
+            let result = try await Builder(store: store, fetcher: fetcher).build(
+                spec: spec, lock: lock, output: output, format: .tar(.none))
+            #expect(result.packages == lock.packages.count)
+            let root = try await BuildFixture.extract(output)
+
+            let state = try? String(contentsOfFile: "\(root)/var/lib/strata-demo.state", encoding: .utf8)
+            #expect(state == "configured by postinst\n", "the postinst wrote its file")
+            let seen = try? String(contentsOfFile: "\(root)/var/lib/strata-hooks.seen", encoding: .utf8)
+            #expect(seen == "one\n", "the file trigger fired for the plugin's file")
+            let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/usr/bin/strata-demo")
+            #expect(link == "/etc/alternatives/strata-demo")
+            let alternative = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/etc/alternatives/strata-demo")
+            #expect(alternative == "/usr/bin/strata-demo-impl")
+            let status = try String(contentsOfFile: "\(root)/var/lib/dpkg/status", encoding: .utf8)
+            let md5 = try Digests.md5(file: "\(root)/etc/strata-demo.conf")
+            #expect(status.contains(" /etc/strata-demo.conf \(md5)"), "the conffile is recorded with its md5")
+            let audit = try BuildFixture.inChroot(root, "dpkg --audit && dpkg --verify strata-demo")
+            #expect(audit.status == 0 && audit.stdoutText.isEmpty, "\(audit.stdoutText)")
+            #expect(try store.fsck().isClean)
+        }
+    }
+}
