@@ -38,9 +38,10 @@ test: test-deps
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 
 demo: build
-	@echo "==> locking debian/12 --set minbase against the host's mirror"
+	@echo "==> building debian/12 minbase from the host's mirror into out/ (lock, fetch, import, compose, configure, export)"
 	mkdir -p out
-	$(BIN) lock debian/12 --set minbase -o out/debian-12-minbase.lock.json
+	$(BIN) build debian/12 --set minbase --lock out/debian-12-minbase-amd64.lock.json -o out/debian-12-minbase-amd64.tar.zst
+	@echo "==> unpack it with: mkdir rootfs && tar --zstd -xpf out/debian-12-minbase-amd64.tar.zst -C rootfs"
 
 bench: build
 	bench/lock.sh

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import StrataCore
+import StrataStore
+
+extension Strata {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the templates in the store (refs and their commits).")
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try Store(root: storeOptions.storeRoot)
+                for (name, commit) in try store.refs().sorted(by: { $0.key < $1.key }) {
+                    let info = try store.readCommit(commit)
+                    print("\(name)  \(commit.hex.prefix(12))  \(info.metadata["packages"] ?? "?") packages")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a template's commit: origin, lockfile digest, tree.")
+        @Argument(help: "A ref (debian/12/minbase/amd64) or a commit id.") var ref: String
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try Store(root: storeOptions.storeRoot)
+                let id = try (try? SHA256Digest(hex: ref)) ?? store.ref(ref).orThrow(StrataError(.notFound, "no ref or commit '\(ref)' in \(store.root)"))
+                let commit = try store.readCommit(id)
+                let tree = try store.readTree(commit.tree)
+                print("commit   \(id.hex)")
+                print("tree     \(commit.tree.hex) (\(tree.entries.count) entries)")
+                if let lock = commit.lockDigest { print("lock     sha256 \(lock.hex)") }
+                for parent in commit.parents { print("parent   \(parent.hex)") }
+                print("time     \(commit.timestamp) (SOURCE_DATE_EPOCH)")
+                for (key, value) in commit.origin.sorted(by: { $0.key < $1.key }) { print("origin   \(key): \(value)") }
+                for (key, value) in commit.metadata.sorted(by: { $0.key < $1.key }) { print("meta     \(key): \(value)") }
+            }
+        }
+    }
+
+    struct GC: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc", abstract: "Remove store objects, trees and commits that no ref reaches; optionally unused package blobs.")
+        @Flag(help: "Also remove downloaded packages that no imported package or index record uses.") var pruneBlobs = false
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let report = try Store(root: storeOptions.storeRoot).gc(pruneBlobs: pruneBlobs)
+                print(
+                    "removed \(report.commitsRemoved) commits, \(report.treesRemoved) trees, \(report.objectsRemoved) objects, "
+                        + "\(report.blobsRemoved) blobs, \(report.temporaryFilesRemoved) stale temporary files; "
+                        + "freed \(ByteCountFormatter.string(fromByteCount: Int64(report.bytesFreed), countStyle: .file)); "
+                        + "kept \(report.commitsKept) commits, \(report.treesKept) trees, \(report.objectsKept) objects")
+            }
+        }
+    }
+
+    struct Fsck: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check every blob, object, tree, commit and ref of the store; exit 1 on any problem.")
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let report = try Store(root: storeOptions.storeRoot).fsck()
+                report.notes.forEach { print("note: \($0)") }
+                report.problems.forEach { print("problem: \($0)") }
+                print(report.isClean ? "store is consistent" : "\(report.problems.count) problems")
+                if !report.isClean { throw ExitCode(1) }
+            }
+        }
+    }
+}
+
+extension Optional {
+    func orThrow(_ error: @autoclosure () -> any Error) throws -> Wrapped {
+        guard let self else { throw error() }
+        return self
+    }
+}
