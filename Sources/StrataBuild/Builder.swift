@@ -54,17 +54,21 @@ public struct Builder: Sendable {
     }
 
     /// Builds `spec` from `lock` into `output`.
-    /// - Parameter sourceDateEpoch: the time every mtime is clamped to; default: the newest
-    ///   index date in the lockfile.
+    /// - Parameters:
+    ///   - urls: repository name → where to fetch its packages now (`--mirror`); default: the
+    ///     lockfile's URLs. Packages are pinned by SHA-256, so any mirror serves.
+    ///   - sourceDateEpoch: the time every mtime is clamped to; default: the newest index date
+    ///     in the lockfile.
     public func build(
-        spec: TemplateSpec, lock: Lockfile, output: String, format: OutputFormat, sourceDateEpoch: Int64? = nil
+        spec: TemplateSpec, lock: Lockfile, output: String, format: OutputFormat, urls: [String: String] = [:],
+        sourceDateEpoch: Int64? = nil
     ) async throws -> Result {
         guard spec.family == .deb else {
             throw StrataError(.invalidInput, "\(spec.target): building \(spec.family) templates is not supported yet")
         }
         let epoch = sourceDateEpoch ?? lock.newestIndexDate ?? 0
         report("fetch: \(lock.packages.count) packages")
-        let blobs = try await PackageFetcher(fetcher: fetcher).fetchAll(lock) { done, total, bytes in
+        let blobs = try await PackageFetcher(fetcher: fetcher).fetchAll(lock, urls: urls) { done, total, bytes in
             if done == total || done % 16 == 0 { self.report("fetch: \(done)/\(total) packages, \(bytes / 1_000_000) MB") }
         }
         report("import: \(blobs.count) packages")

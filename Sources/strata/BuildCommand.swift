@@ -72,7 +72,11 @@ extension Strata {
 
                 let store = try Store(root: storeOptions.storeRoot)
                 let builder = Builder(store: store, fetcher: planner.fetcher) { report.line($0) }
-                let result = try await builder.build(spec: spec, lock: lockfile, output: outputPath, format: chosenFormat)
+                // Fetch from the mirrors as resolved now (--mirror), not only where the lock was made.
+                var urls = [String: String]()
+                for repository in spec.repositories { urls[repository.name] = try? planner.mirrors.url(for: repository) }
+                let result = try await builder.build(
+                    spec: spec, lock: lockfile, output: outputPath, format: chosenFormat, urls: urls)
                 let seconds = Date().timeIntervalSince(start)
                 let size = ByteCountFormatter.string(fromByteCount: Int64(result.bytes), countStyle: .file)
                 let digest = result.outputDigest.map { " sha256 \($0.hex)" } ?? ""
