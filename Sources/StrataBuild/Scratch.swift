@@ -14,6 +14,9 @@ import StrataStore
 final class Scratch: @unchecked Sendable {
     // @unchecked: used by one build on one task; `mounted` is only read and written there.
     let root: String
+    /// Held (flock) while the build runs: a directory whose lock can be taken belongs to a build
+    /// that died (SIGKILL, power loss) and is cleaned up by the next one.
+    private let lockFD: Int32
     var lower: String { "\(root)/lower" }
     var upper: String { "\(root)/upper" }
     var work: String { "\(root)/work" }
@@ -21,9 +24,36 @@ final class Scratch: @unchecked Sendable {
     private var mounted = false
 
     init(storeRoot: String) throws {
-        root = "\(storeRoot)/tmp/build-\(UInt64.random(in: 0...UInt64.max))"
+        Self.removeAbandoned(storeRoot: storeRoot)
+        // Made under another name, locked, then renamed: a build-* directory always has a held
+        // lock while its build lives, so no other build can take it for abandoned.
+        let name = "build-\(UInt64.random(in: 0...UInt64.max))"
+        let staging = "\(storeRoot)/tmp/.\(name)"
+        root = "\(storeRoot)/tmp/\(name)"
+        try FileSystem.makeDirectories(staging)
+        lockFD = open("\(staging)/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0, rename(staging, root) == 0 else {
+            throw StrataError(.io, "cannot set up \(root): \(String(cString: strerror(errno)))")
+        }
         for dir in [lower, upper, work, merged] { try FileSystem.makeDirectories(dir) }
         chmod(lower, 0o755)
+    }
+
+    /// Unmounts and removes the scratch directories of builds that are no longer running.
+    static func removeAbandoned(storeRoot: String) {
+        let tmp = "\(storeRoot)/tmp"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix("build-") {
+            let dir = "\(tmp)/\(name)"
+            let fd = open("\(dir)/lock", O_RDWR | O_CLOEXEC)
+            if fd >= 0 {
+                defer { close(fd) }
+                guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // a live build
+            }
+            _ = umount2("\(dir)/merged/proc", Int32(MNT_DETACH))
+            _ = umount2("\(dir)/merged", Int32(MNT_DETACH))
+            Log.strata.info("removing the scratch space of an interrupted build: \(dir)")
+            _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", "--", dir])
+        }
     }
 
     /// Mounts the overlay, or copies lower/ to merged/ when overlayfs is not available.
@@ -49,5 +79,6 @@ final class Scratch: @unchecked Sendable {
         if mounted { _ = umount2(merged, Int32(MNT_DETACH)) }
         mounted = false
         _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", "--", root])
+        close(lockFD)
     }
 }

@@ -95,8 +95,8 @@ struct DebArchiveTests {
             packages: [spec], suites: [DebSuite(name: "stable", codename: "s")], key: nil)
         let built = try #require(repo.package("hello"))
         let read = try await crossCheck("\(repo.root)/\(built.path)")
-        // dpkg-deb writes no md5sums (dh_md5sums does), so these are all the members.
-        #expect(Set(read.control.keys) == ["control", "conffiles", "postinst", "prerm"])
+        // The fixture writes md5sums as dh_md5sums would; these are all the members.
+        #expect(Set(read.control.keys) == ["control", "md5sums", "conffiles", "postinst", "prerm"])
         #expect(read.control["conffiles"] == Array("/etc/hello.conf\n".utf8))
         #expect(read.entries.first?.path == "")
         let hello = try #require(read.entries.first { $0.path == "usr/bin/hello" })

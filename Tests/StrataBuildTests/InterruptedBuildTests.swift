@@ -1,0 +1,84 @@
+import Foundation
+@testable import StrataBuild
+import StrataCore
+import StrataStore
+import StrataTestSupport
+import Testing
+
+/// A build is many steps and can die at any of them; the store must stay consistent and the
+/// next build must give the same bytes. Runs the real `strata` executable so SIGKILL is real.
+@Suite(
+    "Killed and concurrent builds", .serialized,
+    .enabled(if: BuildFixture.enabled, "needs root and the host's Debian mirror"))
+struct InterruptedBuildTests {
+    static var executable: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/strata").path
+    }
+
+    /// The `strata build` command line for the loopback copy of debian/12 minbase.
+    static func arguments(lock: String, store: String, output: String) async throws -> [String] {
+        let served = try await LocalMirror.shared.minbase()
+        let mirrors = served.localLock.repositories.flatMap { repository -> [String] in
+            let role = repository.name == "security" ? "debian-security" : "debian"
+            return ["--mirror", "\(role)=\(repository.url)"]
+        }
+        return ["build", "debian/12", "--set", "minbase", "--templates", BuildFixture.templates, "--lock", lock, "--locked",
+            "--store", store, "-o", output, "-q"] + mirrors
+    }
+
+    static func lockFile() async throws -> String {
+        let served = try await LocalMirror.shared.minbase()
+        let path = try TemporaryDirectory.make(prefix: "strata-lock") + "/minbase.lock.json"
+        try Data(try served.localLock.encoded()).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("a build killed with SIGKILL at several points leaves fsck clean; the next build gives identical output")
+    func killed() async throws {
+        let lock = try await Self.lockFile()
+        let dir = try TemporaryDirectory.make(prefix: "strata-kill")
+        let reference = try await Shell.run(
+            Self.executable, try await Self.arguments(lock: lock, store: "\(dir)/reference-store", output: "\(dir)/reference.tar"),
+            timeout: .seconds(600))
+        #expect(reference.exitCode == 0)
+        let store = "\(dir)/store"
+        for delay in [0.3, 1.5, 4.0, 8.0] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = try await Self.arguments(lock: lock, store: store, output: "\(dir)/killed.tar")
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            try await Task.sleep(for: .milliseconds(300))  // let orphaned script processes settle
+            let report = try Store(root: store).fsck()
+            #expect(report.isClean, "after SIGKILL at \(delay) s: \(report.problems.prefix(5))")
+        }
+        let final = try await Shell.run(
+            Self.executable, try await Self.arguments(lock: lock, store: store, output: "\(dir)/final.tar"),
+            timeout: .seconds(600))
+        #expect(final.exitCode == 0)
+        #expect(try SHA256Digest.of(file: "\(dir)/final.tar") == SHA256Digest.of(file: "\(dir)/reference.tar"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(store)/tmp").filter { $0.hasPrefix("build-") }
+        #expect(leftovers.isEmpty, "abandoned scratch directories are cleaned by the next build: \(leftovers)")
+    }
+
+    @Test("two builds at once on one store both succeed with identical output")
+    func concurrent() async throws {
+        let lock = try await Self.lockFile()
+        let dir = try TemporaryDirectory.make(prefix: "strata-concurrent")
+        async let first = Shell.run(
+            Self.executable, try await Self.arguments(lock: lock, store: "\(dir)/store", output: "\(dir)/a.tar"),
+            timeout: .seconds(900))
+        async let second = Shell.run(
+            Self.executable, try await Self.arguments(lock: lock, store: "\(dir)/store", output: "\(dir)/b.tar"),
+            timeout: .seconds(900))
+        let (a, b) = try await (first, second)
+        #expect(a.exitCode == 0 && b.exitCode == 0)
+        #expect(try SHA256Digest.of(file: "\(dir)/a.tar") == SHA256Digest.of(file: "\(dir)/b.tar"))
+        #expect(try Store(root: "\(dir)/store").fsck().isClean)
+    }
+}
