@@ -9,6 +9,32 @@ import StrataCore
     import Glibc
 #endif
 
+/// User and group names by numeric id, as a tree's /etc/passwd and /etc/group give them.
+public struct OwnerNames: Sendable, Equatable {
+    public var users: [UInt32: String]
+    public var groups: [UInt32: String]
+
+    public init(users: [UInt32: String] = [:], groups: [UInt32: String] = [:]) {
+        self.users = users
+        self.groups = groups
+    }
+
+    /// The names in `root/etc/passwd` and `root/etc/group` (the first name of an id wins).
+    public init(tree root: String) {
+        func read(_ path: String) -> [UInt32: String] {
+            var out = [UInt32: String]()
+            let text = (try? FileReader.readAll(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+                guard fields.count >= 3, let id = UInt32(fields[2]), out[id] == nil, !fields[0].isEmpty else { continue }
+                out[id] = String(fields[0])
+            }
+            return out
+        }
+        self.init(users: read("\(root)/etc/passwd"), groups: read("\(root)/etc/group"))
+    }
+}
+
 extension TarWriter {
     /// Writes the tree under `root` to a new tar at `path`; `root` itself becomes `./`.
     ///
@@ -17,6 +43,8 @@ extension TarWriter {
     ///   - path: the tar file to create.
     ///   - compression: the output compression.
     ///   - clampMtime: mtimes newer than this become this (`SOURCE_DATE_EPOCH`); none when `nil`.
+    ///   - owners: user and group names by id, written beside the numeric ids (read them from the
+    ///     tree's own /etc/passwd and /etc/group, never the build host's); numeric only when empty.
     ///   - hardlinks: when given, only these paths may become hardlink entries (a tree composed
     ///     from a store shares inodes between unrelated identical files, which must stay separate
     ///     files in the output); when `nil`, every shared inode is a hardlink.
@@ -26,7 +54,7 @@ extension TarWriter {
     @discardableResult
     public static func exportDirectory(
         _ root: String, to path: String, compression: TarCompression, clampMtime: Int64?,
-        hardlinks: Set<String>? = nil
+        owners: OwnerNames = OwnerNames(), hardlinks: Set<String>? = nil
     ) throws -> (entries: Int, bytes: UInt64) {
         var paths: [String] = [""]
         try collect(root: root, relative: "", into: &paths)
@@ -52,6 +80,7 @@ extension TarWriter {
             let isFile = kind == .file
             let entry = ArchiveEntry(
                 path: relative, kind: kind, mode: info.mode, uid: info.uid, gid: info.gid,
+                uname: owners.users[info.uid], gname: owners.groups[info.gid],
                 mtime: clampMtime.map { min($0, info.mtime) } ?? info.mtime,
                 size: isFile ? info.size : 0, xattrs: kind == info.kind ? info.xattrs : [:])
             try writer.add(entry, contentsOf: isFile ? absolute : nil)

@@ -87,9 +87,18 @@ public struct Builder: Sendable {
         var composer = try Composer(root: scratch.lower)
         defer { composer.close() }
         try DevNodes.create(in: scratch.lower)
+        var excluded = 0
         for package in packages {
-            for entry in package.entries { try composer.place(entry) }
+            for entry in package.entries {
+                if Excludes.matches(entry, spec.excludes) {
+                    excluded += 1
+                    continue
+                }
+                try composer.place(entry)
+            }
         }
+        try Excludes.record(spec.excludes, in: scratch.lower)
+        if excluded > 0 { report("compose: \(excluded) paths excluded by the template") }
         try composer.linkMergedDirectories()
         try DpkgDatabase.write(packages.map(\.record), root: scratch.lower) { try Digests.md5(file: $0) }
 

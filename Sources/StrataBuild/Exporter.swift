@@ -16,7 +16,8 @@ enum Exporter {
             let temp = "\(output).strata-\(UInt64.random(in: 0...UInt64.max))"
             do {
                 let stats = try TarWriter.exportDirectory(
-                    root, to: temp, compression: compression, clampMtime: clampMtime, hardlinks: hardlinks)
+                    root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
+                    hardlinks: hardlinks)
                 guard rename(temp, output) == 0 else { throw StrataError(.io, "cannot move the output to \(output)") }
                 return (stats.entries, stats.bytes)
             } catch {

@@ -21,7 +21,10 @@ enum BuildFixture {
         // A conffile and a postinst that writes a file and registers an alternative.
         DebPackageSpec(
             name: "strata-demo", version: "1.0-1", architecture: "all", depends: "strata-hooks",
-            files: ["/etc/strata-demo.conf": "setting = 1\n", "/usr/bin/strata-demo-impl": "#!/bin/sh\necho demo\n"],
+            files: [
+                "/etc/strata-demo.conf": "setting = 1\n", "/usr/bin/strata-demo-impl": "#!/bin/sh\necho demo\n",
+                "/usr/share/doc/strata-demo/README": "excluded by the template\n",
+            ],
             conffiles: ["/etc/strata-demo.conf"],
             maintainerScripts: [
                 "postinst": """
@@ -66,6 +69,8 @@ enum BuildFixture {
         try """
             version: "12"
             suite: bookworm
+            excludes:
+              - /usr/share/doc/strata-demo/*
             repositories:
               - name: extra
                 url: \(extraURL)

@@ -43,8 +43,17 @@ struct ExtraPackagesBuildTests {
             let status = try String(contentsOfFile: "\(root)/var/lib/dpkg/status", encoding: .utf8)
             let md5 = try Digests.md5(file: "\(root)/etc/strata-demo.conf")
             #expect(status.contains(" /etc/strata-demo.conf \(md5)"), "the conffile is recorded with its md5")
-            let audit = try BuildFixture.inChroot(root, "dpkg --audit && dpkg --verify strata-demo")
+            #expect(!FileManager.default.fileExists(atPath: "\(root)/usr/share/doc/strata-demo/README"), "excluded")
+            #expect(FileManager.default.fileExists(atPath: "\(root)/usr/share/doc/strata-demo"), "its directory stays")
+            let excludes = try? String(contentsOfFile: "\(root)/etc/dpkg/dpkg.cfg.d/strata-excludes", encoding: .utf8)
+            #expect(excludes?.contains("path-exclude=/usr/share/doc/strata-demo/*") == true)
+            let owners = try Command.run("/usr/bin/tar", ["-tvf", output, "etc/shadow"])
+            #expect(owners.stdoutText.contains("root/shadow"), "named owners from the tree's own passwd and group")
+            let audit = try BuildFixture.inChroot(root, "dpkg --audit")
             #expect(audit.status == 0 && audit.stdoutText.isEmpty, "\(audit.stdoutText)")
+            // dpkg itself reports files its path-exclude kept out as missing; nothing else may differ.
+            let verify = try BuildFixture.inChroot(root, "dpkg --verify strata-demo strata-hooks strata-plugin || true")
+            #expect(verify.stdoutText == "missing     /usr/share/doc/strata-demo/README\n", "\(verify.stdoutText)")
             #expect(try store.fsck().isClean)
         }
     }
