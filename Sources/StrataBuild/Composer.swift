@@ -4,6 +4,7 @@
 // usrmerge finds a merged system and never has to convert the tree (it cannot on overlayfs).
 // Every write goes through RootedPath, so no entry can land outside the tree.
 import StrataCore
+import StrataDeb
 
 #if canImport(Glibc)
     import Glibc
@@ -31,8 +32,7 @@ struct ComposeEntry: Sendable {
 }
 
 struct Composer {
-    /// Top-level directories that merged /usr folds into usr/.
-    static let mergedDirectories = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
+    static let mergedDirectories = DpkgDatabase.mergedDirectories
 
     let tree: RootedPath
     private(set) var copiesForLinkLimit = 0
@@ -40,10 +40,7 @@ struct Composer {
     init(root: String) throws { tree = try RootedPath(root: root) }
 
     /// `bin/sh` becomes `usr/bin/sh`; `bin` itself becomes `usr/bin`.
-    static func mergedPath(_ path: String) -> String {
-        let first = path.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
-        return mergedDirectories.contains(first) ? "usr/\(path)" : path
-    }
+    static func mergedPath(_ path: String) -> String { DpkgDatabase.mergedUsrPath(path) }
 
     mutating func place(_ entry: ComposeEntry) throws {
         let path = Self.mergedPath(entry.path)

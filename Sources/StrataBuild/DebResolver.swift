@@ -15,6 +15,12 @@ struct DebResolver {
     func resolve(why: String?) throws -> Planner.Resolution {
         let pool = try SolvPool(family: .deb, architecture: spec.architecture)
         for index in indexes { try pool.addDebian(index, store: store) }
+        if !spec.dummies.isEmpty {
+            let repo = pool.makeRepo(name: AptPolicy.dummyRepository)
+            repo.setPriority(99)
+            for dummy in spec.dummies { repo.addDummy(name: dummy.name, version: dummy.version, provides: dummy.provides) }
+            repo.internalize()
+        }
         let policy = AptPolicy(pool: pool)
         let dropped = Set(spec.dropped)
 
@@ -51,9 +57,16 @@ struct DebResolver {
         var request = SolveRequest()
         request.installExactly = requested.sorted()
         request.favor = favored.sorted()
-        let result = try pool.solve(request)
-        let lock = try lockfile(pool: pool, result: result)
-        let chain = why.map { pool.explain($0, result: result, roots: Set(requested), set: spec.set) }
+        let solved = try pool.solve(request)
+        let result = solved.filter { pool.repoName(of: $0) != AptPolicy.dummyRepository }
+        let usedDummies = solved.filter { pool.repoName(of: $0) == AptPolicy.dummyRepository }.map { id in
+            spec.dummies.first { $0.name == pool.name(of: id) }.map {
+                Lockfile.Dummy(name: $0.name, version: $0.version, provides: $0.provides)
+            }
+        }.compactMap { $0 }.sorted { $0.name < $1.name }
+        var lock = try lockfile(pool: pool, result: result)
+        lock.dummies = usedDummies.isEmpty ? nil : usedDummies
+        let chain = why.map { pool.explain($0, result: solved, roots: Set(requested), set: spec.set) }
         return Planner.Resolution(lockfile: lock, why: chain)
     }
 

@@ -65,6 +65,19 @@ public struct Lockfile: Codable, Sendable, Equatable {
         }
     }
 
+    /// A template's dummy package: satisfies dependencies, installs no files.
+    public struct Dummy: Codable, Sendable, Equatable, Hashable {
+        public var name: String
+        public var version: String
+        public var provides: [String]
+
+        public init(name: String, version: String, provides: [String]) {
+            self.name = name
+            self.version = version
+            self.provides = provides
+        }
+    }
+
     public var lockfileVersion: Int
     public var target: String
     public var set: String
@@ -73,10 +86,12 @@ public struct Lockfile: Codable, Sendable, Equatable {
     public var configDigest: SHA256Digest
     public var repositories: [Repository]
     public var packages: [Package]
+    /// The dummies the resolution used (absent when none).
+    public var dummies: [Dummy]?
 
     public init(
         lockfileVersion: Int, target: String, set: String, family: PackageFamily, architecture: String,
-        configDigest: SHA256Digest, repositories: [Repository], packages: [Package]
+        configDigest: SHA256Digest, repositories: [Repository], packages: [Package], dummies: [Dummy]? = nil
     ) {
         self.lockfileVersion = lockfileVersion
         self.target = target
@@ -86,6 +101,7 @@ public struct Lockfile: Codable, Sendable, Equatable {
         self.configDigest = configDigest
         self.repositories = repositories
         self.packages = packages
+        self.dummies = dummies
     }
 
     /// The canonical bytes: pretty-printed, sorted keys, trailing newline.

@@ -10,6 +10,9 @@ import StrataCore
 import StrataSolver
 
 public struct AptPolicy {
+    /// The repository a template's dummy packages live in; they win over same-named packages.
+    public static let dummyRepository = "strata-dummies"
+
     let pool: SolvPool
     /// apt's candidate for each name: its highest installable version.
     public let candidates: [String: SolvableID]
@@ -19,8 +22,13 @@ public struct AptPolicy {
         var best = [String: SolvableID]()
         for id in pool.allSolvables where pool.isInstallable(id) {
             let name = pool.name(of: id)
-            if let current = best[name], pool.compareVersions(pool.version(of: current), pool.version(of: id)) >= 0 {
-                continue
+            if let current = best[name] {
+                let currentIsDummy = pool.repoName(of: current) == Self.dummyRepository
+                let isDummy = pool.repoName(of: id) == Self.dummyRepository
+                if currentIsDummy && !isDummy { continue }
+                if currentIsDummy == isDummy, pool.compareVersions(pool.version(of: current), pool.version(of: id)) >= 0 {
+                    continue
+                }
             }
             best[name] = id
         }

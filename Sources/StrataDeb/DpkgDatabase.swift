@@ -63,6 +63,30 @@ public struct DebPackageRecord: Sendable {
     }
 }
 
+/// A template's dummy package, recorded as installed: it satisfies dependencies, owns no files.
+public struct DebDummy: Sendable {
+    public var name: String
+    public var version: String
+    public var provides: [String]
+
+    public init(name: String, version: String, provides: [String]) {
+        self.name = name
+        self.version = version
+        self.provides = provides
+    }
+
+    var stanza: String {
+        var lines = [
+            "Package: \(name)", "Status: install ok installed", "Priority: optional", "Section: misc",
+            "Maintainer: strata <dummy@strata.invalid>", "Architecture: all", "Version: \(version)",
+        ]
+        if !provides.isEmpty { lines.append("Provides: \(provides.joined(separator: ", "))") }
+        lines.append("Description: dummy package made by strata")
+        lines.append(" Satisfies dependencies of the template; installs no files.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
 public enum DpkgDatabase {
     static let infoMembers = ["md5sums", "conffiles", "preinst", "postinst", "prerm", "postrm", "config", "templates",
         "triggers", "shlibs", "symbols"]
@@ -72,7 +96,9 @@ public enum DpkgDatabase {
     /// - Parameter md5: computes a conffile's md5 when the package's `md5sums` lacks it.
     /// - Throws: ``StrataError`` `.invalidInput` naming the package for a control file without
     ///   `Package`, `.io` for write failures.
-    public static func write(_ packages: [DebPackageRecord], root: String, md5: (String) throws -> String) throws {
+    public static func write(
+        _ packages: [DebPackageRecord], dummies: [DebDummy] = [], root: String, md5: (String) throws -> String
+    ) throws {
         let admin = "\(root)/var/lib/dpkg"
         for dir in ["info", "updates", "parts", "alternatives", "triggers"] {
             try FileSystem.makeDirectories("\(admin)/\(dir)")
@@ -89,6 +115,10 @@ public enum DpkgDatabase {
                 guard let bytes = package.control[member] else { continue }
                 try write(bytes, to: "\(info).\(member)", mode: scripts.contains(member) ? 0o755 : 0o644)
             }
+            if package.control["md5sums"] == nil {
+                // dpkg computes md5sums at unpack time for a package that ships none.
+                try write(Array(try computedMD5Sums(package, root: root, md5: md5).utf8), to: "\(info).md5sums", mode: 0o644)
+            }
             for directive in triggerDirectives(package) {
                 let suffix = directive.kind.hasSuffix("-noawait") ? "/noawait" : ""
                 guard directive.kind.hasPrefix("interest") else { continue }
@@ -98,6 +128,11 @@ public enum DpkgDatabase {
                     namedInterests[directive.name, default: []].append(package.infoName + suffix)
                 }
             }
+        }
+        for dummy in dummies.sorted(by: { $0.name < $1.name }) {
+            status += dummy.stanza + "\n"
+            try write(Array("/.\n".utf8), to: "\(admin)/info/\(dummy.name).list", mode: 0o644)
+            try write([], to: "\(admin)/info/\(dummy.name).md5sums", mode: 0o644)
         }
         try write(Array(status.utf8), to: "\(admin)/status", mode: 0o644)
         try write(Array("1\n".utf8), to: "\(admin)/info/format", mode: 0o644)
@@ -139,6 +174,27 @@ public enum DpkgDatabase {
             guard words.count >= 2 else { return nil }
             return (String(words[0]), String(words[1]))
         }
+    }
+
+    /// `md5  path` lines for the package's regular files as composed under `root`.
+    static func computedMD5Sums(_ package: DebPackageRecord, root: String, md5: (String) throws -> String) throws -> String {
+        var lines = [String]()
+        for path in package.paths where !path.isEmpty {
+            var st = stat()
+            let composed = "\(root)/\(mergedUsrPath(path))"
+            guard lstat(composed, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            lines.append("\(try md5(composed))  \(path)")
+        }
+        return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Top-level directories that merged /usr folds into usr/.
+    public static let mergedDirectories = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
+
+    /// Where a package path lands in a tree composed with merged /usr: `bin/sh` is `usr/bin/sh`.
+    public static func mergedUsrPath(_ path: String) -> String {
+        let first = path.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        return mergedDirectories.contains(first) ? "usr/\(path)" : path
     }
 
     static func stanza(for package: DebPackageRecord, root: String, md5: (String) throws -> String) throws -> String {

@@ -1,6 +1,7 @@
 // Repositories inside a pool: loaded from index text (Debian `Packages`, rpm-md `primary.xml`)
 // or from libsolv's own `.solv` cache files, which load about fifteen times faster.
 import CSolv
+import Foundation
 import StrataCore
 
 #if canImport(Glibc)
@@ -105,3 +106,34 @@ public final class SolvRepo {
 }
 
 @available(*, unavailable) extension SolvRepo: Sendable {}
+
+extension SolvRepo {
+    /// Adds a package that exists only to satisfy dependencies (a template's dummy): its name and
+    /// version, architecture `all`/`noarch`, and what it provides (`name` or `name (= version)`).
+    @discardableResult
+    public func addDummy(name: String, version: String, provides: [String]) -> SolvableID {
+        let p = pool.pool
+        let id = repo_add_solvable(handle)
+        let s = p.pointee.solvables + Int(id)
+        s.pointee.name = pool_str2id(p, name, 1)
+        s.pointee.evr = pool_str2id(p, version, 1)
+        s.pointee.arch = pool_str2id(p, pool.family == .deb ? "all" : "noarch", 1)
+        s.pointee.provides = repo_addid_dep(
+            handle, s.pointee.provides, pool_rel2id(p, s.pointee.name, s.pointee.evr, Int32(REL_EQ), 1), 0)
+        for provide in provides {
+            let parts = provide.split(separator: "(", maxSplits: 1)
+            let providedName = pool_str2id(p, parts[0].trimmingCharacters(in: .whitespaces), 1)
+            var dep = providedName
+            if parts.count == 2 {
+                let inner = parts[1].replacingOccurrences(of: ")", with: "").replacingOccurrences(of: "=", with: "")
+                    .trimmingCharacters(in: .whitespaces)
+                dep = pool_rel2id(p, providedName, pool_str2id(p, inner, 1), Int32(REL_EQ), 1)
+            }
+            s.pointee.provides = repo_addid_dep(handle, s.pointee.provides, dep, 0)
+        }
+        return SolvableID(raw: id)
+    }
+
+    /// Makes libsolv prefer this repository's packages over same-named ones elsewhere.
+    public func setPriority(_ priority: Int32) { handle.pointee.priority = priority }
+}

@@ -50,6 +50,8 @@ enum BuildFixture {
                     fi
                     """,
             ]),
+        // Depends on something no repository has: the template's dummy satisfies it.
+        DebPackageSpec(name: "strata-wants-kernel", version: "1.0-1", architecture: "all", depends: "fake-kernel (>= 1.0)"),
         // Ships a file into the watched directory: its unpack must fire the trigger.
         DebPackageSpec(
             name: "strata-plugin", version: "1.0-1", architecture: "all", depends: "strata-hooks",
@@ -71,6 +73,9 @@ enum BuildFixture {
             suite: bookworm
             excludes:
               - /usr/share/doc/strata-demo/*
+            dummies:
+              - name: fake-kernel
+                version: "1.0"
             repositories:
               - name: extra
                 url: \(extraURL)

@@ -83,6 +83,28 @@ struct DebLockTests {
         }
     }
 
+    @Test("dummy packages satisfy dependencies, real or versioned-virtual, and are listed apart in the lockfile")
+    func dummies() async throws {
+        let repo = try await DebFixtureRepo.standard()
+        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            let tree = try FixtureTemplate.make(
+                baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "mail-user\nmailer-app\n"])
+            try FileManager.default.createDirectory(atPath: "\(tree)/fixture/config", withIntermediateDirectories: true)
+            try """
+                dummies:
+                  - name: mail-transport-agent
+                    version: "99"
+                  - name: fake-mta
+                    version: "1.0"
+                    provides: ["smtp-api (= 3.0)"]
+                """.write(toFile: "\(tree)/fixture/config/template.yaml", atomically: true, encoding: .utf8)
+            let (resolution, _) = try await FixtureTemplate.lock(tree: tree, set: "s")
+            let names = Set(resolution.lockfile.packages.map(\.name))
+            #expect(names == ["mail-user", "mailer-app"], "no MTA package: the dummies stand in")
+            #expect(resolution.lockfile.dummies?.map(\.name) == ["fake-mta", "mail-transport-agent"])
+        }
+    }
+
     @Test("an unsatisfiable request prints libsolv's problems and solutions")
     func unsatisfiable() async throws {
         let repo = try await DebFixtureRepo.standard()

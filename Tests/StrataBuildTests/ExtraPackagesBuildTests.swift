@@ -20,12 +20,14 @@ struct ExtraPackagesBuildTests {
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
             let tree = try BuildFixture.tree(
                 extraURL: server.baseURL, extraKeyring: key.keyringPath,
-                list: "@include minbase\nstrata-demo\nstrata-plugin\n")
+                list: "@include minbase\nstrata-demo\nstrata-plugin\nstrata-wants-kernel\n")
             let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
             let store = try Store(root: served.store)
             let fetcher = try HTTPFetcher(store: store.blobs)
             let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(overrides: [])).resolve(spec).lockfile
             #expect(Set(lock.packages.map(\.name)).isSuperset(of: ["strata-demo", "strata-hooks", "strata-plugin", "apt"]))
+            #expect(lock.dummies == [Lockfile.Dummy(name: "fake-kernel", version: "1.0", provides: [])])
+            #expect(!lock.packages.contains { $0.name == "fake-kernel" })
             let output = try TemporaryDirectory.make(prefix: "strata-out") + "/extras.tar"
             let result = try await Builder(store: store, fetcher: fetcher).build(
                 spec: spec, lock: lock, output: output, format: .tar(.none))
@@ -49,6 +51,8 @@ struct ExtraPackagesBuildTests {
             #expect(excludes?.contains("path-exclude=/usr/share/doc/strata-demo/*") == true)
             let owners = try Command.run("/usr/bin/tar", ["-tvf", output, "etc/shadow"])
             #expect(owners.stdoutText.contains("root/shadow"), "named owners from the tree's own passwd and group")
+            let dummy = try BuildFixture.inChroot(root, "dpkg-query -W -f='${Status} ${Version}' fake-kernel")
+            #expect(dummy.stdoutText == "install ok installed 1.0", "the dummy is recorded as installed")
             let audit = try BuildFixture.inChroot(root, "dpkg --audit")
             #expect(audit.status == 0 && audit.stdoutText.isEmpty, "\(audit.stdoutText)")
             // dpkg itself reports files its path-exclude kept out as missing; nothing else may differ.
