@@ -106,7 +106,10 @@ public struct Builder: Sendable {
         let usedOverlay = try scratch.mountOverlay()
         if !usedOverlay { report("compose: overlayfs unavailable; configuring a copy of the tree instead") }
         report("configure: maintainer scripts of \(packages.count) packages")
-        try DebConfigurer.configure(root: scratch.merged, packages: packages.map(\.record), sourceDateEpoch: epoch)
+        try DebConfigurer.configure(root: scratch.merged, packages: packages.map(\.record), sourceDateEpoch: epoch) {
+            let repaired = try Diversions.repair(root: scratch.merged, packages: packages)
+            if !repaired.isEmpty { self.report("configure: \(repaired.count) diversions of shipped files put in place") }
+        }
 
         report("finalize")
         _ = try Finalizer.cleanup(root: scratch.merged, globs: spec.cleanup)

@@ -36,14 +36,18 @@ struct Composer {
 
     let tree: RootedPath
     private(set) var copiesForLinkLimit = 0
+    /// Copy regular files instead of hardlinking store objects: for placing files into a view
+    /// that scripts write to (the overlay's merged directory), where a hardlink would expose the
+    /// store object itself.
+    var copyFiles = false
 
     init(root: String) throws { tree = try RootedPath(root: root) }
 
     /// `bin/sh` becomes `usr/bin/sh`; `bin` itself becomes `usr/bin`.
     static func mergedPath(_ path: String) -> String { DpkgDatabase.mergedUsrPath(path) }
 
-    mutating func place(_ entry: ComposeEntry) throws {
-        let path = Self.mergedPath(entry.path)
+    mutating func place(_ entry: ComposeEntry, at override: String? = nil) throws {
+        let path = Self.mergedPath(override ?? entry.path)
         if entry.path.isEmpty { return }  // the package's "./": the root already exists
         let (dir, leaf) = try tree.openParent(of: path)
         defer { Glibc.close(dir) }
@@ -60,7 +64,9 @@ struct Composer {
             try setOwnerAndMode(dir, leaf, entry, path)
         case .file(let object):
             try replaceExisting(dir, leaf, path)
-            if linkat(AT_FDCWD, object, dir, leaf, 0) != 0 {
+            if copyFiles {
+                try copy(object, to: dir, leaf, entry, path)
+            } else if linkat(AT_FDCWD, object, dir, leaf, 0) != 0 {
                 guard errno == EMLINK else { throw failure("cannot link \(object)", path) }
                 try copy(object, to: dir, leaf, entry, path)
                 copiesForLinkLimit += 1

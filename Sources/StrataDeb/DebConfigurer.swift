@@ -16,7 +16,11 @@ public enum DebConfigurer {
     /// - Parameter sourceDateEpoch: passed to the scripts, so tools that honour it stamp files reproducibly.
     /// - Throws: ``StrataError`` `.toolFailed` naming the step (the package for a preinst) with the
     ///   scripts' last lines of output.
-    public static func configure(root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64) throws {
+    /// - Parameter afterPreinsts: runs between the preinsts and `dpkg --configure -a` (the build
+    ///   repairs there what preinst diversions did to composed files).
+    public static func configure(
+        root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64, afterPreinsts: () throws -> Void = {}
+    ) throws {
         try FileSystem.writeAtomically(Array("#!/bin/sh\nexit 101\n".utf8), to: "\(root)/\(policyRcD)")
         chmod("\(root)/\(policyRcD)", 0o755)
         defer { unlink("\(root)/\(policyRcD)") }
@@ -49,6 +53,7 @@ public enum DebConfigurer {
                 what: "the preinst of \(package.name)")
             try? FileManager.default.removeItem(atPath: staging)
         }
+        try afterPreinsts()
         try Chroot.run(root: root, script: "dpkg --configure -a", environment: environment, what: "dpkg --configure -a")
         let activations = DpkgDatabase.pendingActivations(packages)
         if !activations.isEmpty {

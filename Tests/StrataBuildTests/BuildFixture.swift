@@ -50,6 +50,23 @@ enum BuildFixture {
                     fi
                     """,
             ]),
+        // A file that another package diverts away in its preinst.
+        DebPackageSpec(
+            name: "strata-orig", version: "1.0-1", architecture: "all",
+            files: ["/usr/bin/strata-tool": "#!/bin/sh\necho original\n"]),
+        // Diverts strata-orig's /usr/bin/strata-tool with --rename, then ships its own.
+        DebPackageSpec(
+            name: "strata-diverter", version: "1.0-1", architecture: "all", preDepends: "strata-orig",
+            files: ["/usr/bin/strata-tool": "#!/bin/sh\necho diverted\n"],
+            maintainerScripts: [
+                "preinst": """
+                    #!/bin/sh
+                    set -e
+                    if [ "$1" = install ]; then
+                        dpkg-divert --package strata-diverter --add --rename --divert /usr/bin/strata-tool.distrib /usr/bin/strata-tool
+                    fi
+                    """
+            ]),
         // Depends on something no repository has: the template's dummy satisfies it.
         DebPackageSpec(name: "strata-wants-kernel", version: "1.0-1", architecture: "all", depends: "fake-kernel (>= 1.0)"),
         // Ships a file into the watched directory: its unpack must fire the trigger.

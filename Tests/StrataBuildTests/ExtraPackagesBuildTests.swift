@@ -20,7 +20,7 @@ struct ExtraPackagesBuildTests {
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
             let tree = try BuildFixture.tree(
                 extraURL: server.baseURL, extraKeyring: key.keyringPath,
-                list: "@include minbase\nstrata-demo\nstrata-plugin\nstrata-wants-kernel\n")
+                list: "@include minbase\nstrata-demo\nstrata-plugin\nstrata-wants-kernel\nstrata-diverter\n")
             let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
             let store = try Store(root: served.store)
             let fetcher = try HTTPFetcher(store: store.blobs)
@@ -51,12 +51,19 @@ struct ExtraPackagesBuildTests {
             #expect(excludes?.contains("path-exclude=/usr/share/doc/strata-demo/*") == true)
             let owners = try Command.run("/usr/bin/tar", ["-tvf", output, "etc/shadow"])
             #expect(owners.stdoutText.contains("root/shadow"), "named owners from the tree's own passwd and group")
+            let tool = try? String(contentsOfFile: "\(root)/usr/bin/strata-tool", encoding: .utf8)
+            let diverted = try? String(contentsOfFile: "\(root)/usr/bin/strata-tool.distrib", encoding: .utf8)
+            #expect(tool == "#!/bin/sh\necho diverted\n", "the diverting package's file is in place")
+            #expect(diverted == "#!/bin/sh\necho original\n", "the diverted file moved aside, as dpkg leaves it")
+            let divertList = try BuildFixture.inChroot(root, "dpkg-divert --list /usr/bin/strata-tool")
+            #expect(divertList.stdoutText.contains("diversion of /usr/bin/strata-tool to /usr/bin/strata-tool.distrib by strata-diverter"))
             let dummy = try BuildFixture.inChroot(root, "dpkg-query -W -f='${Status} ${Version}' fake-kernel")
             #expect(dummy.stdoutText == "install ok installed 1.0", "the dummy is recorded as installed")
             let audit = try BuildFixture.inChroot(root, "dpkg --audit")
             #expect(audit.status == 0 && audit.stdoutText.isEmpty, "\(audit.stdoutText)")
             // dpkg itself reports files its path-exclude kept out as missing; nothing else may differ.
-            let verify = try BuildFixture.inChroot(root, "dpkg --verify strata-demo strata-hooks strata-plugin || true")
+            let verify = try BuildFixture.inChroot(
+                root, "dpkg --verify strata-demo strata-hooks strata-plugin strata-orig strata-diverter || true")
             #expect(verify.stdoutText == "missing     /usr/share/doc/strata-demo/README\n", "\(verify.stdoutText)")
             #expect(try store.fsck().isClean)
         }
