@@ -74,12 +74,21 @@ public struct Builder: Sendable {
         report("import: \(blobs.count) packages")
         let importer = Importer(store: store)
         var imported = 0
-        let packages = try store.withWriterLock {
-            try zip(lock.packages, blobs).map { package, blob in
-                let (result, fresh) = try importer.importDeb(blob: blob, what: "\(package.name) \(package.version)")
-                if fresh { imported += 1 }
-                return result
+        // Importing is CPU-bound (decompression, hashing): one package per core at a time.
+        let jobs = Array(zip(lock.packages, blobs))
+        let results = LockedBox([Int: Swift.Result<(ImportedPackage, Bool), any Error>]())
+        try store.withWriterLock {
+            DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+                let (package, blob) = jobs[index]
+                let outcome = Swift.Result { try importer.importDeb(blob: blob, what: "\(package.name) \(package.version)") }
+                results.update { $0[index] = outcome }
             }
+        }
+        let packages = try (0..<jobs.count).map { index -> ImportedPackage in
+            guard let outcome = results.get()[index] else { throw StrataError.internalError("import \(index) did not run") }
+            let (package, fresh) = try outcome.get()
+            if fresh { imported += 1 }
+            return package
         }
         let scratch = try Scratch(storeRoot: store.root)
         defer { scratch.remove() }
@@ -125,11 +134,29 @@ public struct Builder: Sendable {
             root: scratch.merged, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
         report("commit: the tree into the store")
         let commit = try Committer(store: store).commit(
-            root: scratch.merged, hardlinks: hardlinks, clampMtime: epoch, lock: lock, spec: spec)
+            root: scratch.merged, hardlinks: hardlinks, knownObjects: try knownObjects(packages), clampMtime: epoch,
+            lock: lock, spec: spec)
         let digest: SHA256Digest? = format == .directory ? nil : try SHA256Digest.of(file: output)
         return Result(
             packages: packages.count, files: stats.files, bytes: stats.bytes, output: output, outputDigest: digest,
             commit: commit, imported: imported, usedOverlay: usedOverlay)
+    }
+}
+
+extension Builder {
+    /// The store objects the packages' files are, by `"device:inode"`.
+    func knownObjects(_ packages: [ImportedPackage]) throws -> [String: ObjectID] {
+        var out = [String: ObjectID]()
+        for package in packages {
+            for entry in package.entries {
+                guard case .file(let path) = entry.kind, let id = try? ObjectID(hex: String(path.suffix(65).filter { $0 != "/" }))
+                else { continue }
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                out["\(st.st_dev):\(st.st_ino)"] = id
+            }
+        }
+        return out
     }
 }
 

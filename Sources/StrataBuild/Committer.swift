@@ -8,11 +8,12 @@ import StrataTemplate
 struct Committer {
     let store: Store
 
-    func commit(root: String, hardlinks: Set<String>, clampMtime: Int64, lock: Lockfile, spec: TemplateSpec) throws
-        -> SHA256Digest
-    {
+    func commit(
+        root: String, hardlinks: Set<String>, knownObjects: [String: ObjectID], clampMtime: Int64, lock: Lockfile,
+        spec: TemplateSpec
+    ) throws -> SHA256Digest {
         try store.withWriterLock {
-            let tree = try store.checkIn(directory: root, hardlinks: hardlinks)
+            let tree = try store.checkIn(directory: root, hardlinks: hardlinks, knownObjects: knownObjects)
             let ref = "\(spec.target.split(separator: "/").prefix(2).joined(separator: "/"))/\(spec.set)/\(spec.architecture.debian)"
             let parent = try store.ref(ref)
             let commit = Commit(

@@ -15,6 +15,21 @@ public struct PackageFetcher: Sendable {
         self.window = window
     }
 
+    /// One package, tried again twice after a network error (a reset connection, a busy server);
+    /// a verification failure is final.
+    private func fetchRetrying(_ url: String, _ package: Lockfile.Package) async throws -> SHA256Digest {
+        var attempt = 0
+        while true {
+            do {
+                return try await fetcher.fetch(url, expected: package.sha256, size: package.size)
+            } catch let error as StrataError where error.code == .network && attempt < 2 {
+                attempt += 1
+                Log.strata.warning("\(url): \(error.message); trying again")
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+
     /// Fetches every package of `lock`.
     /// - Parameters:
     ///   - urls: repository name → base URL to fetch from; defaults to the lockfile's URLs.
@@ -41,7 +56,7 @@ public struct PackageFetcher: Sendable {
                     }
                     let url = "\(root)/\(package.path)"
                     do {
-                        let digest = try await fetcher.fetch(url, expected: package.sha256, size: package.size)
+                        let digest = try await fetchRetrying(url, package)
                         let state = counter.update { state -> (Int, UInt64) in
                             state.done += 1
                             state.bytes += package.size

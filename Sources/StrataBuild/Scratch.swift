@@ -18,10 +18,14 @@ final class Scratch: @unchecked Sendable {
     /// that died (SIGKILL, power loss) and is cleaned up by the next one.
     private let lockFD: Int32
     var lower: String { "\(root)/lower" }
-    var upper: String { "\(root)/upper" }
-    var work: String { "\(root)/work" }
+    /// The overlay's writable layers live on a tmpfs here when one can be mounted: the scripts'
+    /// writes are small, and dpkg's fsyncs on a disk cost about a third of configuring.
+    var writable: String { "\(root)/rw" }
+    var upper: String { "\(writable)/upper" }
+    var work: String { "\(writable)/work" }
     var merged: String { "\(root)/merged" }
     private var mounted = false
+    private var tmpfsMounted = false
 
     init(storeRoot: String) throws {
         Self.removeAbandoned(storeRoot: storeRoot)
@@ -35,7 +39,7 @@ final class Scratch: @unchecked Sendable {
         guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0, rename(staging, root) == 0 else {
             throw StrataError(.io, "cannot set up \(root): \(String(cString: strerror(errno)))")
         }
-        for dir in [lower, upper, work, merged] { try FileSystem.makeDirectories(dir) }
+        for dir in [lower, writable, merged] { try FileSystem.makeDirectories(dir) }
         chmod(lower, 0o755)
     }
 
@@ -51,6 +55,7 @@ final class Scratch: @unchecked Sendable {
             }
             _ = umount2("\(dir)/merged/proc", Int32(MNT_DETACH))
             _ = umount2("\(dir)/merged", Int32(MNT_DETACH))
+            _ = umount2("\(dir)/rw", Int32(MNT_DETACH))
             Log.strata.info("removing the scratch space of an interrupted build: \(dir)")
             _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", "--", dir])
         }
@@ -60,6 +65,9 @@ final class Scratch: @unchecked Sendable {
     /// - Returns: whether the overlay is used.
     func mountOverlay() throws -> Bool {
         if geteuid() == 0, let mount = Command.which("mount") {
+            let tmpfs = try Command.run(mount, ["-t", "tmpfs", "-o", "mode=0755,size=4g", "strata-build", writable])
+            tmpfsMounted = tmpfs.status == 0
+            for dir in [upper, work] { try FileSystem.makeDirectories(dir) }
             let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
             let result = try Command.run(mount, ["-t", "overlay", "overlay", "-o", options, merged])
             if result.status == 0 {
@@ -69,6 +77,8 @@ final class Scratch: @unchecked Sendable {
             Log.strata.warning("overlayfs: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         try FileManager.default.removeItem(atPath: merged)
+        if tmpfsMounted { _ = umount2(writable, Int32(MNT_DETACH)) }
+        tmpfsMounted = false
         let copy = try Command.run("/bin/cp", ["-a", "--", lower, merged])
         guard copy.status == 0 else { throw StrataError(.io, "cannot copy \(lower): \(copy.stderr)") }
         return false
@@ -77,7 +87,9 @@ final class Scratch: @unchecked Sendable {
     /// Unmounts and deletes everything.
     func remove() {
         if mounted { _ = umount2(merged, Int32(MNT_DETACH)) }
+        if tmpfsMounted { _ = umount2(writable, Int32(MNT_DETACH)) }
         mounted = false
+        tmpfsMounted = false
         _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", "--", root])
         close(lockFD)
     }

@@ -33,25 +33,39 @@ public enum DebConfigurer {
             "SOURCE_DATE_EPOCH": String(sourceDateEpoch), "DPKG_ADMINDIR": "/var/lib/dpkg", "DPKG_ROOT": "",
             "DPKG_RUNNING_VERSION": dpkgVersion,
         ]
+        // Every preinst in one chroot: each package's control members are staged under
+        // strata-preinst/NNNN/ and copied to tmp.ci in turn, as dpkg leaves them for its preinst.
+        let stagingRoot = "\(root)/var/lib/dpkg/strata-preinst"
+        try? FileManager.default.removeItem(atPath: stagingRoot)
+        var count = 0
         for package in DebInstallOrder.order(packages) where package.control["preinst"] != nil {
-            let staging = "\(root)/var/lib/dpkg/tmp.ci"
-            try? FileManager.default.removeItem(atPath: staging)
-            try FileSystem.makeDirectories(staging)
-            // Every control member, as dpkg leaves them for the preinst (debconf reads `templates`
-            // and the owner from `control` there).
+            let staging = "\(stagingRoot)/\(String(format: "%04d", count))"
+            count += 1
             for (member, bytes) in package.control {
                 try FileSystem.writeAtomically(bytes, to: "\(staging)/\(member)")
             }
             chmod("\(staging)/preinst", 0o755)
-            var env = environment
-            env["DPKG_MAINTSCRIPT_PACKAGE"] = package.name
-            env["DPKG_MAINTSCRIPT_ARCH"] = package.architecture
-            env["DPKG_MAINTSCRIPT_NAME"] = "preinst"
-            env["DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT"] = "1"
-            try Chroot.run(
-                root: root, script: "/var/lib/dpkg/tmp.ci/preinst install", environment: env,
-                what: "the preinst of \(package.name)")
-            try? FileManager.default.removeItem(atPath: staging)
+            let env = [
+                "DPKG_MAINTSCRIPT_PACKAGE=\(Chroot.shellQuote(package.name))",
+                "DPKG_MAINTSCRIPT_ARCH=\(Chroot.shellQuote(package.architecture))",
+                "DPKG_MAINTSCRIPT_NAME=preinst", "DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1",
+            ]
+            try FileSystem.writeAtomically(Array((env.joined(separator: "\n") + "\n").utf8), to: "\(staging)/.strata-env")
+        }
+        if count > 0 {
+            let script = """
+                admin=/var/lib/dpkg
+                for staged in $admin/strata-preinst/*; do
+                    rm -rf $admin/tmp.ci
+                    cp -a "$staged" $admin/tmp.ci
+                    set -a; . $admin/tmp.ci/.strata-env; set +a
+                    rm -f $admin/tmp.ci/.strata-env
+                    echo "strata: running the preinst of $DPKG_MAINTSCRIPT_PACKAGE"
+                    $admin/tmp.ci/preinst install || { echo "strata: the preinst of $DPKG_MAINTSCRIPT_PACKAGE failed"; exit 1; }
+                done
+                rm -rf $admin/tmp.ci $admin/strata-preinst
+                """
+            try Chroot.run(root: root, script: script, environment: environment, what: "the preinsts")
         }
         try afterPreinsts()
         try Chroot.run(root: root, script: "dpkg --configure -a", environment: environment, what: "dpkg --configure -a")

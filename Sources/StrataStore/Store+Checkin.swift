@@ -13,7 +13,13 @@ import StrataCore
 
 extension Store {
     /// Checks `root` in and returns the tree's id. Call under the writer lock.
-    public func checkIn(directory root: String, hardlinks: Set<String> = []) throws -> SHA256Digest {
+    /// - Parameter knownObjects: store objects by `"device:inode"`: a file of the tree that is one
+    ///   of them (a hardlink from the composed lower layer, seen through an overlay that reports
+    ///   the real file's device and inode) is recorded without being read again.
+    public func checkIn(
+        directory root: String, hardlinks: Set<String> = [], knownObjects: [String: ObjectID] = [:]
+    ) throws -> SHA256Digest {
+        var metadataCache = [ObjectID: FileMetadata]()
         // Every path first, then in bytewise order, so which name of a hardlink group is the file
         // does not depend on the order the file system lists directories in.
         var paths = [String]()
@@ -52,6 +58,12 @@ extension Store {
                     continue
                 }
                 if hardlinks.contains(path) { firstPath[key] = path }
+                if let known = knownObjects[key] {
+                    let full = try metadataCache[known] ?? diskMetadata(ofObject: known)
+                    metadataCache[known] = full
+                    entries.append(.file(path, object: known, size: UInt64(st.st_size), metadata: full))
+                    continue
+                }
                 let (object, size, full) = try addObject(copying: absolute)
                 entries.append(.file(path, object: object, size: size, metadata: full))
             case S_IFLNK:
