@@ -41,7 +41,8 @@ public struct Planner: Sendable {
                     name: repository.name, url: try mirrors.url(for: repository), suite: suite,
                     components: repository.components, keyring: repository.keyring, trusted: repository.trusted)
             }
-            let indexes = try await concurrently(sources) { try await client.fetchIndexes($0) }
+            var indexes = [DebRepositoryIndexes]()
+            for source in sources { indexes.append(try await client.fetchIndexes(source)) }
             return try DebResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
         case .rpm:
             let client = RpmRepositoryClient(fetcher: fetcher)
@@ -50,21 +51,9 @@ public struct Planner: Sendable {
                     name: repository.name, baseURL: try mirrors.url(for: repository), keyring: repository.keyring,
                     trusted: repository.trusted)
             }
-            let indexes = try await concurrently(sources) { try await client.fetchIndexes($0) }
+            var indexes = [RpmRepositoryIndexes]()
+            for source in sources { indexes.append(try await client.fetchIndexes(source)) }
             return try RpmResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
-        }
-    }
-
-    /// Runs `body` on every element at once (a template has a handful of repositories) and
-    /// returns the results in the elements' order; the first error wins.
-    private func concurrently<T: Sendable, R: Sendable>(
-        _ items: [T], _ body: @escaping @Sendable (T) async throws -> R
-    ) async throws -> [R] {
-        try await withThrowingTaskGroup(of: (Int, R).self) { group in
-            for (offset, item) in items.enumerated() { group.addTask { (offset, try await body(item)) } }
-            var results = [R?](repeating: nil, count: items.count)
-            for try await (offset, result) in group { results[offset] = result }
-            return results.compactMap { $0 }
         }
     }
 }

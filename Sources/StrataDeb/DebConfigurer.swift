@@ -42,7 +42,7 @@ public enum DebConfigurer {
             let staging = "\(stagingRoot)/\(String(format: "%04d", count))"
             count += 1
             for (member, bytes) in package.control {
-                try FileSystem.writeAtomically(bytes, to: "\(staging)/\(member)")
+                try FileSystem.writeScratch(bytes, to: "\(staging)/\(member)")
             }
             chmod("\(staging)/preinst", 0o755)
             let env = [
@@ -50,7 +50,7 @@ public enum DebConfigurer {
                 "DPKG_MAINTSCRIPT_ARCH=\(Chroot.shellQuote(package.architecture))",
                 "DPKG_MAINTSCRIPT_NAME=preinst", "DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1",
             ]
-            try FileSystem.writeAtomically(Array((env.joined(separator: "\n") + "\n").utf8), to: "\(staging)/.strata-env")
+            try FileSystem.writeScratch(Array((env.joined(separator: "\n") + "\n").utf8), to: "\(staging)/.strata-env")
         }
         if count > 0 {
             let script = """

@@ -219,7 +219,7 @@ public enum DpkgDatabase {
     }
 
     private static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
-        try FileSystem.writeAtomically(bytes, to: path)
+        try FileSystem.writeScratch(bytes, to: path)
         chmod(path, mode)
     }
 }

@@ -30,4 +30,14 @@ public enum FileSystem {
             throw error
         }
     }
+
+    /// Writes `bytes` to `path` without flushing: for files in a build's scratch tree, which is
+    /// thrown away if the build dies (thousands of fsyncs there cost a second per build).
+    public static func writeScratch(_ bytes: [UInt8], to path: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        try makeDirectories(parent.isEmpty ? "." : parent)
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw StrataError(.io, "cannot write \(path)")
+        }
+    }
 }
