@@ -1,4 +1,4 @@
-// A Debian archive built at test time with Debian's own tools, laid out as deb.debian.org is:
+// A Debian archive built at test time with Debian's own tools, laid out as Debian's own archive is:
 //
 //   pool/<component>/<x>/<name>/<name>_<version>_<arch>.deb      dpkg-deb --build --root-owner-group
 //   dists/<suite>/<component>/binary-<arch>/Packages{,.gz,.xz}   apt-ftparchive packages, gzip -n, xz
