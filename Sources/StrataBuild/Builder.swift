@@ -109,8 +109,7 @@ public struct Builder: Sendable {
         try Excludes.record(spec.excludes, in: scratch.lower)
         if excluded > 0 { report("compose: \(excluded) paths excluded by the template") }
         try composer.linkMergedDirectories()
-        let dummies = (lock.dummies ?? []).map { DebDummy(name: $0.name, version: $0.version, provides: $0.provides) }
-        try DpkgDatabase.write(packages.map(\.record), dummies: dummies, root: scratch.lower) { try Digests.md5(file: $0) }
+        try DpkgDatabase.write(packages.map(\.record), dummies: lock.dummies ?? [], root: scratch.lower) { try Digests.md5(file: $0) }
 
         let usedOverlay = try scratch.mountOverlay()
         if !usedOverlay { report("compose: overlayfs unavailable; configuring a copy of the tree instead") }

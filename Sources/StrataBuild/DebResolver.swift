@@ -60,9 +60,7 @@ struct DebResolver {
         let solved = try pool.solve(request)
         let result = solved.filter { pool.repoName(of: $0) != AptPolicy.dummyRepository }
         let usedDummies = solved.filter { pool.repoName(of: $0) == AptPolicy.dummyRepository }.map { id in
-            spec.dummies.first { $0.name == pool.name(of: id) }.map {
-                Lockfile.Dummy(name: $0.name, version: $0.version, provides: $0.provides)
-            }
+            spec.dummies.first { $0.name == pool.name(of: id) }
         }.compactMap { $0 }.sorted { $0.name < $1.name }
         var lock = try lockfile(pool: pool, result: result)
         lock.dummies = usedDummies.isEmpty ? nil : usedDummies

@@ -65,19 +65,6 @@ public struct Lockfile: Codable, Sendable, Equatable {
         }
     }
 
-    /// A template's dummy package: satisfies dependencies, installs no files.
-    public struct Dummy: Codable, Sendable, Equatable, Hashable {
-        public var name: String
-        public var version: String
-        public var provides: [String]
-
-        public init(name: String, version: String, provides: [String]) {
-            self.name = name
-            self.version = version
-            self.provides = provides
-        }
-    }
-
     public var lockfileVersion: Int
     public var target: String
     public var set: String
@@ -87,11 +74,11 @@ public struct Lockfile: Codable, Sendable, Equatable {
     public var repositories: [Repository]
     public var packages: [Package]
     /// The dummies the resolution used (absent when none).
-    public var dummies: [Dummy]?
+    public var dummies: [DummyPackage]?
 
     public init(
         lockfileVersion: Int, target: String, set: String, family: PackageFamily, architecture: String,
-        configDigest: SHA256Digest, repositories: [Repository], packages: [Package], dummies: [Dummy]? = nil
+        configDigest: SHA256Digest, repositories: [Repository], packages: [Package], dummies: [DummyPackage]? = nil
     ) {
         self.lockfileVersion = lockfileVersion
         self.target = target

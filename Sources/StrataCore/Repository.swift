@@ -52,3 +52,19 @@ public enum PackageSelector: Hashable, Sendable, Codable, CustomStringConvertibl
         }
     }
 }
+
+/// A package that exists only to satisfy dependencies (a kernel or udev a container does not
+/// need): declared by a template, used by the resolver, recorded in the lockfile, and written into
+/// a built template's package database as installed, with no files.
+public struct DummyPackage: Sendable, Hashable, Codable {
+    public var name: String
+    public var version: String
+    /// Names or `name (= version)`.
+    public var provides: [String]
+
+    public init(name: String, version: String, provides: [String] = []) {
+        self.name = name
+        self.version = version
+        self.provides = provides
+    }
+}

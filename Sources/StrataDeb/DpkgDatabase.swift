@@ -63,18 +63,8 @@ public struct DebPackageRecord: Sendable {
     }
 }
 
-/// A template's dummy package, recorded as installed: it satisfies dependencies, owns no files.
-public struct DebDummy: Sendable {
-    public var name: String
-    public var version: String
-    public var provides: [String]
-
-    public init(name: String, version: String, provides: [String]) {
-        self.name = name
-        self.version = version
-        self.provides = provides
-    }
-
+extension DummyPackage {
+    /// Its `status` stanza: installed, no files.
     var stanza: String {
         var lines = [
             "Package: \(name)", "Status: install ok installed", "Priority: optional", "Section: misc",
@@ -97,7 +87,7 @@ public enum DpkgDatabase {
     /// - Throws: ``StrataError`` `.invalidInput` naming the package for a control file without
     ///   `Package`, `.io` for write failures.
     public static func write(
-        _ packages: [DebPackageRecord], dummies: [DebDummy] = [], root: String, md5: (String) throws -> String
+        _ packages: [DebPackageRecord], dummies: [DummyPackage] = [], root: String, md5: (String) throws -> String
     ) throws {
         let admin = "\(root)/var/lib/dpkg"
         for dir in ["info", "updates", "parts", "alternatives", "triggers"] {

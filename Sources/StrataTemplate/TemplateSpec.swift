@@ -52,16 +52,3 @@ public struct TemplateSpec: Sendable, Equatable {
         self.files = files
     }
 }
-
-/// A package that exists only to satisfy dependencies (a kernel or udev a container does not need).
-public struct DummyPackage: Sendable, Hashable, Codable {
-    public var name: String
-    public var version: String
-    public var provides: [String]
-
-    public init(name: String, version: String, provides: [String] = []) {
-        self.name = name
-        self.version = version
-        self.provides = provides
-    }
-}

@@ -26,7 +26,7 @@ struct ExtraPackagesBuildTests {
             let fetcher = try HTTPFetcher(store: store.blobs)
             let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(overrides: [])).resolve(spec).lockfile
             #expect(Set(lock.packages.map(\.name)).isSuperset(of: ["strata-demo", "strata-hooks", "strata-plugin", "apt"]))
-            #expect(lock.dummies == [Lockfile.Dummy(name: "fake-kernel", version: "1.0", provides: [])])
+            #expect(lock.dummies == [DummyPackage(name: "fake-kernel", version: "1.0", provides: [])])
             #expect(!lock.packages.contains { $0.name == "fake-kernel" })
             let output = try TemporaryDirectory.make(prefix: "strata-out") + "/extras.tar"
             let result = try await Builder(store: store, fetcher: fetcher).build(
