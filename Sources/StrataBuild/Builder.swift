@@ -98,10 +98,17 @@ public struct Builder: Sendable {
         try DevNodes.create(in: scratch.lower)
         var excluded = 0
         for package in packages {
-            for entry in package.entries {
+            var excludedFiles = [String: ComposeEntry]()
+            for var entry in package.entries {
                 if Excludes.matches(entry, spec.excludes) {
                     excluded += 1
+                    excludedFiles[entry.path] = entry
                     continue
+                }
+                // A hardlink to an excluded file becomes a file of its own (the same object).
+                if case .hardlink(let target) = entry.kind, let original = excludedFiles[target] {
+                    entry.kind = original.kind
+                    excludedFiles[target] = nil
                 }
                 try composer.place(entry)
             }
@@ -109,7 +116,17 @@ public struct Builder: Sendable {
         try Excludes.record(spec.excludes, in: scratch.lower)
         if excluded > 0 { report("compose: \(excluded) paths excluded by the template") }
         try composer.linkMergedDirectories()
-        try DpkgDatabase.write(packages.map(\.record), dummies: lock.dummies ?? [], root: scratch.lower) { try Digests.md5(file: $0) }
+        // A conffile's md5 from the composed file, or from its store object when excludes kept it out.
+        var objects = [String: String]()
+        for package in packages {
+            for entry in package.entries {
+                if case .file(let object) = entry.kind { objects["\(scratch.lower)/\(Composer.mergedPath(entry.path))"] = object }
+            }
+        }
+        try DpkgDatabase.write(packages.map(\.record), dummies: lock.dummies ?? [], root: scratch.lower) { path in
+            if !FileManager.default.fileExists(atPath: path), let object = objects[path] { return try Digests.md5(file: object) }
+            return try Digests.md5(file: path)
+        }
 
         let usedOverlay = try scratch.mountOverlay()
         if !usedOverlay { report("compose: overlayfs unavailable; configuring a copy of the tree instead") }

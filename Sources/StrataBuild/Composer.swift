@@ -47,6 +47,9 @@ struct Composer {
     static func mergedPath(_ path: String) -> String { DpkgDatabase.mergedUsrPath(path) }
 
     mutating func place(_ entry: ComposeEntry, at override: String? = nil) throws {
+        // A package shipping the merged-/usr links themselves (`bin -> usr/bin`): they are made
+        // by linkMergedDirectories; folding them under usr/ would point usr/bin at itself.
+        if case .symlink = entry.kind, Self.mergedDirectories.contains(override ?? entry.path) { return }
         let path = Self.mergedPath(override ?? entry.path)
         if entry.path.isEmpty { return }  // the package's "./": the root already exists
         let (dir, leaf) = try tree.openParent(of: path)

@@ -104,6 +104,10 @@ struct Importer {
         guard let stanza = try Deb822.parse(String(decoding: control["control"] ?? [], as: UTF8.self), what: what).first,
             let name = stanza["Package"], let architecture = stanza["Architecture"]
         else { throw StrataError(.invalidInput, "\(what): the .deb has no usable control file") }
+        // The name becomes a file name in the dpkg database: Debian policy's syntax only.
+        guard name.range(of: "^[a-z0-9][a-z0-9+.-]+$", options: .regularExpression) != nil,
+            architecture.range(of: "^[a-z0-9-]+$", options: .regularExpression) != nil
+        else { throw StrataError(.invalidInput, "\(what): invalid package name or architecture '\(name)' / '\(architecture)'") }
         let manifest = TreeManifest(entries: Array(entries.values)).canonicalized()
         let tree = try store.writeTree(manifest)
         let record = PackageControlRecord(

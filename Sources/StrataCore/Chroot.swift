@@ -1,5 +1,5 @@
-// Running a script inside a template: a private mount namespace (util-linux `unshare --mount
-// --propagation private`), /proc and /sys mounted inside the tree, then `chroot`. The mounts
+// Running a script inside a template: private mount and PID namespaces (util-linux `unshare --mount
+// --propagation private --pid --fork --kill-child`), /proc and /sys mounted inside the tree, then `chroot`. The mounts
 // exist only in that namespace and vanish with its last process, so a failing or killed script
 // leaves no mount behind on the host. The environment is cleared to a fixed set: no host
 // variables (proxies, locales, home) leak into the template.
@@ -24,7 +24,10 @@ public enum Chroot {
             mount -t sysfs sysfs \(quotedRoot)/sys 2>/dev/null || true
             exec chroot \(quotedRoot) /usr/bin/env -i \(exports) /bin/sh -ec \(shellQuote(script)) 2>&1
             """
-        let output = try Command.run(unshare, ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", outer + " 2>&1"])
+        // A PID namespace too: whatever a script leaves running in the background is killed when
+        // the script's shell (its PID 1) exits, so no daemon outlives the step or keeps our pipes open.
+        let output = try Command.run(
+            unshare, ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--", "/bin/sh", "-c", outer + " 2>&1"])
         let text = output.stdoutText + output.stderr
         guard output.status == 0 else {
             let tail = text.split(separator: "\n").suffix(25).joined(separator: "\n")

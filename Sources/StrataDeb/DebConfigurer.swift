@@ -21,9 +21,16 @@ public enum DebConfigurer {
     public static func configure(
         root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64, afterPreinsts: () throws -> Void = {}
     ) throws {
-        try FileSystem.writeAtomically(Array("#!/bin/sh\nexit 101\n".utf8), to: "\(root)/\(policyRcD)")
-        chmod("\(root)/\(policyRcD)", 0o755)
-        defer { unlink("\(root)/\(policyRcD)") }
+        // A package's own policy-rc.d is moved aside while the scripts run and put back after.
+        let ours = "\(root)/\(policyRcD)"
+        let aside = "\(ours).strata-aside"
+        let hadOwn = rename(ours, aside) == 0
+        try FileSystem.writeAtomically(Array("#!/bin/sh\nexit 101\n".utf8), to: ours)
+        chmod(ours, 0o755)
+        defer {
+            unlink(ours)
+            if hadOwn { rename(aside, ours) }
+        }
 
         let dpkgVersion = packages.first { $0.name == "dpkg" }.flatMap { package in
             (try? Deb822.parse(package.controlStanza, what: "dpkg"))?.first?["Version"]

@@ -115,6 +115,10 @@ public enum DpkgDatabase {
                 if directive.name.hasPrefix("/") {
                     fileInterests.append((directive.name, package.infoName + suffix))
                 } else {
+                    // An explicit trigger's name is a file name under triggers/.
+                    guard !directive.name.contains("/"), directive.name != "..", directive.name != "." else {
+                        throw StrataError(.invalidInput, "\(package.name): invalid trigger name '\(directive.name)'")
+                    }
                     namedInterests[directive.name, default: []].append(package.infoName + suffix)
                 }
             }
