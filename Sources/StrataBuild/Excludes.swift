@@ -21,6 +21,7 @@ enum Excludes {
 
     static func record(_ globs: [String], in root: String) throws {
         guard !globs.isEmpty else { return }
+        try FileSystem.requireRealDirectories("etc/dpkg/dpkg.cfg.d", in: root)
         let text = "# Written by strata: paths this template excludes (the template's `excludes`).\n"
             + globs.map { "path-exclude=\($0)\n" }.joined()
         try FileSystem.writeAtomically(Array(text.utf8), to: "\(root)/\(configPath)")

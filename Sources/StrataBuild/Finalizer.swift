@@ -50,6 +50,7 @@ enum Finalizer {
 
     /// Empties /etc/machine-id when the tree has one.
     static func resetMachineID(root: String) throws {
+        try FileSystem.requireRealDirectories("etc", in: root)
         let path = "\(root)/etc/machine-id"
         var st = stat()
         guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
@@ -69,6 +70,7 @@ enum Finalizer {
             stanzas.append(lines.joined(separator: "\n"))
         }
         guard !stanzas.isEmpty else { return }
+        try FileSystem.requireRealDirectories("etc/apt/sources.list.d", in: root)
         try FileSystem.writeAtomically(Array((stanzas.joined(separator: "\n\n") + "\n").utf8), to: "\(root)/etc/apt/sources.list.d/strata.sources")
     }
 }

@@ -22,6 +22,8 @@ public enum DebConfigurer {
         root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64, afterPreinsts: () throws -> Void = {}
     ) throws {
         // A package's own policy-rc.d is moved aside while the scripts run and put back after.
+        try FileSystem.requireRealDirectories("usr/sbin", in: root)
+        try FileSystem.requireRealDirectories("var/lib/dpkg", in: root)
         let ours = "\(root)/\(policyRcD)"
         let aside = "\(ours).strata-aside"
         let hadOwn = rename(ours, aside) == 0

@@ -90,6 +90,9 @@ public enum DpkgDatabase {
         _ packages: [DebPackageRecord], dummies: [DummyPackage] = [], root: String, md5: (String) throws -> String
     ) throws {
         let admin = "\(root)/var/lib/dpkg"
+        for dir in ["var/lib/dpkg/info", "var/lib/dpkg/triggers", "var/lib/dpkg/updates"] {
+            try FileSystem.requireRealDirectories(dir, in: root)
+        }
         for dir in ["info", "updates", "parts", "alternatives", "triggers"] {
             try FileSystem.makeDirectories("\(admin)/\(dir)")
         }

@@ -40,4 +40,21 @@ public enum FileSystem {
             throw StrataError(.io, "cannot write \(path)")
         }
     }
+
+    /// Refuses a directory path inside a tree that goes through a symlink: strata writes its own
+    /// files there (the dpkg database, policy-rc.d, apt sources), and a package that shipped
+    /// `var/lib/dpkg/info -> /x` must not turn those writes into writes outside the tree.
+    /// - Throws: ``StrataError`` `.invalidInput` naming the symlink.
+    public static func requireRealDirectories(_ relative: String, in root: String) throws {
+        var path = root
+        for component in relative.split(separator: "/") {
+            path += "/\(component)"
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return }  // created by the caller as a real directory
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw StrataError(
+                    .invalidInput, "\(path) is not a directory (a package made it a symlink?); strata will not write through it")
+            }
+        }
+    }
 }

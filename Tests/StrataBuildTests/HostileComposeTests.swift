@@ -1,6 +1,7 @@
 import Foundation
 @testable import StrataBuild
 import StrataCore
+import StrataDeb
 import StrataStore
 import StrataTestSupport
 import Testing
@@ -36,7 +37,7 @@ struct HostileComposeTests {
         guard result.status == 0 else { throw StrataError(.toolFailed, result.stderr) }
     }
 
-    func compose(_ members: String) throws -> (root: String, outside: String, error: StrataError?) {
+    func compose(_ members: String, writeDatabase: Bool = false) throws -> (root: String, outside: String, error: StrataError?) {
         let store = try Store(root: TemporaryDirectory.make(prefix: "strata-hostile-store"))
         let work = try TemporaryDirectory.make(prefix: "strata-hostile")
         let outside = "\(work)/outside"
@@ -51,6 +52,7 @@ struct HostileComposeTests {
             var composer = try Composer(root: root)
             defer { composer.close() }
             for entry in package.entries { try composer.place(entry) }
+            if writeDatabase { try DpkgDatabase.write([package.record], root: root) { try Digests.md5(file: $0) } }
             return (root, outside, nil)
         } catch let error as StrataError {
             return (root, outside, error)
@@ -91,5 +93,18 @@ struct HostileComposeTests {
         var st = stat()
         #expect(lstat("\(root)/usr/bin/suid", &st) == 0 && (st.st_mode & 0o7777) == 0o4755)
         #expect(lstat("\(root)/dev/null2", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR)
+    }
+
+    @Test("a package that makes the dpkg database directory a symlink cannot redirect strata's writes")
+    func databaseSymlink() throws {
+        let (_, outside, error) = try compose("""
+            add(t, './var/', tarfile.DIRTYPE, mode=0o755)
+            add(t, './var/lib/', tarfile.DIRTYPE, mode=0o755)
+            add(t, './var/lib/dpkg/', tarfile.DIRTYPE, mode=0o755)
+            add(t, './var/lib/dpkg/info', tarfile.SYMTYPE, target='OUTSIDE')
+            """, writeDatabase: true)
+        #expect(error?.code == .invalidInput)
+        #expect(error?.message.contains("var/lib/dpkg/info") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
     }
 }
