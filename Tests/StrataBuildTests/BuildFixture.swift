@@ -67,6 +67,10 @@ enum BuildFixture {
                     fi
                     """
             ]),
+        // Ships its own /usr/sbin/policy-rc.d, which the build's temporary one must not replace.
+        DebPackageSpec(
+            name: "strata-policy", version: "1.0-1", architecture: "all",
+            files: ["/usr/sbin/policy-rc.d": "#!/bin/sh\n# the package's own policy\nexit 0\n"]),
         // Depends on something no repository has: the template's dummy satisfies it.
         DebPackageSpec(name: "strata-wants-kernel", version: "1.0-1", architecture: "all", depends: "fake-kernel (>= 1.0)"),
         // Ships a file into the watched directory: its unpack must fire the trigger.

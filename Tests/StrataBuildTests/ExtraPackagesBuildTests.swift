@@ -20,7 +20,7 @@ struct ExtraPackagesBuildTests {
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
             let tree = try BuildFixture.tree(
                 extraURL: server.baseURL, extraKeyring: key.keyringPath,
-                list: "@include minbase\nstrata-demo\nstrata-plugin\nstrata-wants-kernel\nstrata-diverter\n")
+                list: "@include minbase\nstrata-demo\nstrata-plugin\nstrata-wants-kernel\nstrata-diverter\nstrata-policy\n")
             let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
             let store = try Store(root: served.store)
             let fetcher = try HTTPFetcher(store: store.blobs)
@@ -57,6 +57,8 @@ struct ExtraPackagesBuildTests {
             #expect(diverted == "#!/bin/sh\necho original\n", "the diverted file moved aside, as dpkg leaves it")
             let divertList = try BuildFixture.inChroot(root, "dpkg-divert --list /usr/bin/strata-tool")
             #expect(divertList.stdoutText.contains("diversion of /usr/bin/strata-tool to /usr/bin/strata-tool.distrib by strata-diverter"))
+            let policy = try? String(contentsOfFile: "\(root)/usr/sbin/policy-rc.d", encoding: .utf8)
+            #expect(policy == "#!/bin/sh\n# the package's own policy\nexit 0\n", "a package's policy-rc.d survives the build")
             let dummy = try BuildFixture.inChroot(root, "dpkg-query -W -f='${Status} ${Version}' fake-kernel")
             #expect(dummy.stdoutText == "install ok installed 1.0", "the dummy is recorded as installed")
             let audit = try BuildFixture.inChroot(root, "dpkg --audit")
