@@ -123,11 +123,20 @@ actor LocalMirror {
         let store: String
     }
 
-    private var served: Served?
+    /// One preparation for every test, however many suites ask at once: an actor is reentrant at
+    /// each `await`, so a plain cached value let two callers build two mirrors and one server
+    /// stop under the other (seen as "connection refused" in a parallel run).
+    private var preparation: Task<Served, any Error>?
 
     /// debian/12 minbase, locked against the real mirror (cached) and served locally.
     func minbase() async throws -> Served {
-        if let served { return served }
+        if let preparation { return try await preparation.value }
+        let task = Task { try await Self.prepare() }
+        preparation = task
+        return try await task.value
+    }
+
+    private static func prepare() async throws -> Served {
         let (lock, store) = try await RealMirror.lock("debian/12", set: "minbase")
         // The packages, from the real mirror into the test cache once (later runs find them there).
         _ = try await PackageFetcher(fetcher: try HTTPFetcher(store: store)).fetchAll(lock)
@@ -149,9 +158,7 @@ actor LocalMirror {
             copy.url = server.baseURL + (mirror.roots[repository.url] ?? "")
             return copy
         }
-        let result = Served(lock: lock, localLock: local, server: server, store: store.root)
-        served = result
-        return result
+        return Served(lock: lock, localLock: local, server: server, store: store.root)
     }
 }
 
