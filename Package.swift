@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
@@ -54,11 +55,23 @@ let package = Package(
                 "StrataCore", "StrataTemplate", "StrataSolver", "StrataDeb", "StrataRPM", "StrataStore",
                 "StrataFetch", "StrataArchive",
             ]),
+        .target(
+            name: "StrataProxy",
+            dependencies: [
+                "StrataCore", "StrataStore", "StrataDeb", "StrataRPM", "StrataArchive", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataBuild", "StrataTemplate", "StrataStore", "StrataFetch",
+                "StrataCore", "StrataBuild", "StrataTemplate", "StrataStore", "StrataFetch", "StrataProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // Test support: fixture repositories built with real tools, a gpg key, a loopback server.
@@ -81,6 +94,12 @@ let package = Package(
             name: "StrataRPMTests",
             dependencies: [
                 "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataTestSupport",
+            ]),
+        .testTarget(
+            name: "StrataProxyTests",
+            dependencies: [
+                "StrataProxy", "StrataTestSupport", "StrataCore", "StrataStore", "StrataDeb",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .testTarget(
             name: "StrataBuildTests",

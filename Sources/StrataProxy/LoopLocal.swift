@@ -1,0 +1,145 @@
+// State each event loop keeps for itself, touched only from its own thread: open descriptors of
+// cached blobs (a handle shared by two loops fails with EBUSY under load, see
+// notes/proxy-serving.md) and the complete response bytes of small hot files, so that a small
+// hit is one buffer write with no file access and no header serialisation.
+import Foundation
+import NIOCore
+import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+final class LoopLocal {
+    /// Files up to this size are answered from memory.
+    static let smallFileLimit: UInt64 = 64 * 1024
+    private static let smallCacheBudget = 16 * 1024 * 1024
+    private static let openFileCapacity = 128
+
+    private struct OpenFile {
+        let handle: NIOFileHandle
+        var users: Int
+        var lastUse: UInt64
+    }
+    private var openFiles: [SHA256Digest: OpenFile] = [:]
+    private var tick: UInt64 = 0
+
+    private struct SmallResponse {
+        let entry: CacheEntry
+        var second: Int
+        var bytes: ByteBuffer
+        var lastUse: UInt64
+    }
+    private var small: [String: SmallResponse] = [:]
+    private var smallBytes = 0
+
+    private var dateSecond = -1
+    private(set) var dateText = ""
+
+    /// The `Date` header value, recomputed once a second.
+    func date(now: time_t = time(nil)) -> String {
+        if Int(now) != dateSecond {
+            dateSecond = Int(now)
+            dateText = HTTPDate.format(Date(timeIntervalSince1970: TimeInterval(now)))
+        }
+        return dateText
+    }
+
+    /// A handle of the blob, counted as in use until ``release(_:)``.
+    /// - Throws: ``StrataError`` `.notFound` when the blob is gone.
+    func acquire(_ digest: SHA256Digest, path: String) throws -> NIOFileHandle {
+        tick += 1
+        if var file = openFiles[digest] {
+            file.users += 1
+            file.lastUse = tick
+            openFiles[digest] = file
+            return file.handle
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw StrataError(.notFound, "\(path): \(String(cString: strerror(errno)))")
+        }
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+        openFiles[digest] = OpenFile(handle: handle, users: 1, lastUse: tick)
+        if openFiles.count > Self.openFileCapacity { evictIdleFiles() }
+        return handle
+    }
+
+    func release(_ digest: SHA256Digest) {
+        guard var file = openFiles[digest] else { return }
+        file.users -= 1
+        openFiles[digest] = file
+    }
+
+    private func evictIdleFiles() {
+        let idle = openFiles.filter { $0.value.users == 0 }.sorted { $0.value.lastUse < $1.value.lastUse }
+        for (digest, file) in idle.prefix(max(0, openFiles.count - Self.openFileCapacity / 2)) {
+            try? file.handle.close()
+            openFiles[digest] = nil
+        }
+    }
+
+    /// The whole `200` response (head with `Date` and body) for a small cached file, served
+    /// keep-alive; built when missing, when the entry changed or when the second changed.
+    func smallResponse(for entry: CacheEntry, path: String, allocator: ByteBufferAllocator, head: (String) -> String)
+        -> ByteBuffer?
+    {
+        tick += 1
+        let now = Int(time(nil))
+        if var cached = small[entry.key], cached.entry.sha256 == entry.sha256, cached.entry.lastModified == entry.lastModified {
+            cached.lastUse = tick
+            if cached.second != now {
+                let bodyStart = cached.bytes.readableBytes - Int(entry.size)
+                guard let body = cached.bytes.getSlice(at: cached.bytes.readerIndex + bodyStart, length: Int(entry.size))
+                else { return nil }
+                var bytes = allocator.buffer(capacity: cached.bytes.readableBytes + 8)
+                bytes.writeString(head(date()))
+                bytes.writeImmutableBuffer(body)
+                smallBytes += bytes.readableBytes - cached.bytes.readableBytes
+                cached.bytes = bytes
+                cached.second = now
+            }
+            small[entry.key] = cached
+            return cached.bytes
+        }
+        guard let content = try? FileReader.readAll(path), content.count == Int(entry.size) else { return nil }
+        var bytes = allocator.buffer(capacity: content.count + 512)
+        bytes.writeString(head(date()))
+        bytes.writeBytes(content)
+        if let old = small[entry.key] { smallBytes -= old.bytes.readableBytes }
+        small[entry.key] = SmallResponse(entry: entry, second: now, bytes: bytes, lastUse: tick)
+        smallBytes += bytes.readableBytes
+        if smallBytes > Self.smallCacheBudget {
+            for (key, response) in small.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {
+                guard smallBytes > Self.smallCacheBudget / 2 else { break }
+                small[key] = nil
+                smallBytes -= response.bytes.readableBytes
+            }
+        }
+        return bytes
+    }
+}
+
+/// RFC 9110 HTTP-date (IMF-fixdate).
+enum HTTPDate {
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func format(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+
+    /// Parses IMF-fixdate (what every current client sends).
+    static func parse(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
+    }
+}

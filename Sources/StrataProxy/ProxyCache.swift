@@ -1,0 +1,153 @@
+// The proxy's cache on disk and in memory.
+//
+//   <cache>/blobs/sha256/<hex>          content, shared layout with the build store (BlobStore)
+//   <cache>/tmp/                        downloads in progress; renamed into blobs/ when verified
+//   <cache>/proxy/entries/<sha256(key)> one JSON record per cached URL key (`backend/path`)
+//   <cache>/proxy/lock                  held (flock) by the running server
+//
+// A record is written only after its blob is in place, with an atomic rename, so a crash leaves
+// either the old record or the new one, each naming a complete blob. A record whose blob has
+// gone (removed by `strata proxy clean` while the server ran) is a miss, never an error.
+import Foundation
+import StrataCore
+import StrataStore
+import Synchronization
+
+/// One cached file.
+public struct CacheEntry: Codable, Sendable, Equatable {
+    /// `backend/path`.
+    public var key: String
+    /// The upstream URL it came from last.
+    public var url: String
+    public var sha256: SHA256Digest
+    public var size: UInt64
+    public var contentType: String?
+    /// The upstream's validators, sent back when an index is revalidated.
+    public var lastModified: String?
+    public var etag: String?
+    /// When the content was last fetched or confirmed unchanged (seconds since 1970).
+    public var validated: Double
+    /// When a client last got it (seconds since 1970); kept in memory, written by `clean` and at exit.
+    public var lastUsed: Double
+    public var immutable: Bool
+
+    /// The validator clients see: the content hash, strong.
+    var clientETag: String { "\"\(sha256.hex)\"" }
+}
+
+/// The cache records, the blob store and the remembered 404s.
+public final class ProxyCache: Sendable {
+    public let root: String
+    public let blobs: BlobStore
+    let entriesDirectory: String
+
+    private struct State {
+        var entries: [String: CacheEntry] = [:]
+        var notFound: [String: ContinuousClock.Instant] = [:]
+        var dirtyUse: Set<String> = []
+    }
+    private let state = Mutex(State())
+
+    /// Opens (creating) the cache under `root` and loads every record.
+    /// - Throws: ``StrataError`` `.io` when the directories cannot be made.
+    public init(root: String) throws {
+        self.root = root
+        blobs = try BlobStore(root: root)
+        entriesDirectory = "\(root)/proxy/entries"
+        try FileSystem.makeDirectories(entriesDirectory)
+        var loaded: [String: CacheEntry] = [:]
+        let decoder = JSONDecoder()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: entriesDirectory)) ?? [] {
+            let path = "\(entriesDirectory)/\(name)"
+            guard let data = FileManager.default.contents(atPath: path),
+                let entry = try? decoder.decode(CacheEntry.self, from: data),
+                Self.fileName(for: entry.key) == name
+            else {
+                // A torn or foreign file: it names nothing usable.
+                unlink(path)
+                continue
+            }
+            loaded[entry.key] = entry
+        }
+        state.withLock { $0.entries = loaded }
+    }
+
+    static func fileName(for key: String) -> String { SHA256Digest.of(Array(key.utf8)).hex }
+
+    /// The record for `key`, if cached and its blob is still there.
+    public func entry(_ key: String) -> CacheEntry? { state.withLock { $0.entries[key] } }
+
+    /// Every record (a copy).
+    public var allEntries: [CacheEntry] { state.withLock { Array($0.entries.values) } }
+
+    public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Marks `key` used now (cheap; written to disk by ``flushUse()``).
+    func markUsed(_ key: String, at now: Double) {
+        state.withLock { state in
+            guard var entry = state.entries[key], now - entry.lastUsed >= 1 else { return }
+            entry.lastUsed = now
+            state.entries[key] = entry
+            state.dirtyUse.insert(key)
+        }
+    }
+
+    /// Writes the record, then makes it visible.
+    /// - Throws: ``StrataError`` `.io` (the file system is full, say); the previous record stays.
+    public func store(_ entry: CacheEntry) throws {
+        let data = try JSONEncoder().encode(entry)
+        try FileSystem.writeAtomically(Array(data), to: "\(entriesDirectory)/\(Self.fileName(for: entry.key))")
+        state.withLock { state in
+            state.entries[entry.key] = entry
+            state.notFound[entry.key] = nil
+            state.dirtyUse.remove(entry.key)
+        }
+    }
+
+    /// Forgets `key` (its blob stays until `clean` finds nothing names it).
+    public func remove(_ key: String) {
+        unlink("\(entriesDirectory)/\(Self.fileName(for: key))")
+        state.withLock { state in
+            state.entries[key] = nil
+            state.dirtyUse.remove(key)
+        }
+    }
+
+    /// Remembers that upstream has no `key` until `until`.
+    func rememberNotFound(_ key: String, until: ContinuousClock.Instant) {
+        state.withLock { $0.notFound[key] = until }
+    }
+
+    /// Whether a recent upstream 404 for `key` still stands.
+    func isKnownMissing(_ key: String, now: ContinuousClock.Instant) -> Bool {
+        state.withLock { state in
+            guard let until = state.notFound[key] else { return false }
+            if until > now { return true }
+            state.notFound[key] = nil
+            return false
+        }
+    }
+
+    /// Writes the last-use times changed since the previous flush.
+    public func flushUse() {
+        let dirty: [CacheEntry] = state.withLock { state in
+            defer { state.dirtyUse.removeAll() }
+            return state.dirtyUse.compactMap { state.entries[$0] }
+        }
+        let encoder = JSONEncoder()
+        for entry in dirty {
+            guard let data = try? encoder.encode(entry) else { continue }
+            try? FileSystem.writeAtomically(Array(data), to: "\(entriesDirectory)/\(Self.fileName(for: entry.key))")
+        }
+    }
+
+    /// Removes files left in `tmp/` by a process that died mid-download. Only for the lock holder.
+    func removeLeftoverTemporaries() -> Int {
+        let dir = "\(root)/tmp"
+        var removed = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where unlink("\(dir)/\(name)") == 0 {
+            removed += 1
+        }
+        return removed
+    }
+}
