@@ -20,7 +20,7 @@ enum DownloadOutcome: Sendable {
     /// client could stream).
     case entry(CacheEntry, CacheStatus)
     /// Stream from the running transfer.
-    case stream(length: UInt64)
+    case stream(length: UInt64, headers: [(String, String)])
     /// Answer with this status and reason.
     case failed(HTTPResponseStatus, String)
 }
@@ -116,11 +116,12 @@ final class Download: Sendable {
     // MARK: the transfer
 
     /// The body starts: clients waiting may stream `length` bytes from `descriptor`'s file.
-    func beginStreaming(length: UInt64, readDescriptor: Int32) {
+    /// `headers` are the upstream's that clients get too (type, Last-Modified, ETag when known).
+    func beginStreaming(length: UInt64, readDescriptor: Int32, headers: [(String, String)]) {
         let waiters = state.withLock { state in
             state.length = length
             state.readDescriptor = readDescriptor
-            state.outcome = .stream(length: length)
+            state.outcome = .stream(length: length, headers: headers)
             defer { state.headWaiters.removeAll() }
             return state.headWaiters
         }

@@ -33,6 +33,11 @@ final class LoopLocal {
     private var small: [String: SmallResponse] = [:]
     private var smallBytes = 0
 
+    deinit {
+        // NIOFileHandle insists on being closed before it goes.
+        for file in openFiles.values { try? file.handle.close() }
+    }
+
     private var dateSecond = -1
     private(set) var dateText = ""
 

@@ -151,8 +151,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             serveEntry(context, entry, status: status, retries: retries, preferred: preferred)
         case .failed(let status, let reason):
             sendSimple(context, status: status, text: reason + "\n")
-        case .stream(let length):
-            stream(context, download: download, length: length, preferred: preferred, retries: retries)
+        case .stream(let length, let headers):
+            stream(context, download: download, length: length, headers: headers, preferred: preferred, retries: retries)
         }
     }
 
@@ -242,13 +242,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// A miss: the body from the running download's file, as it arrives.
     private func stream(
-        _ context: ChannelHandlerContext, download: Download, length: UInt64, preferred: Int?, retries: Int
+        _ context: ChannelHandlerContext, download: Download, length: UInt64, headers upstreamHeaders: [(String, String)],
+        preferred: Int?, retries: Int
     ) {
         guard let request = current?.head else { return }
         current?.cache = CacheStatus.miss.rawValue
-        let headers: [(String, String)] = [
-            ("Content-Type", "application/octet-stream"), ("X-Strata-Cache", CacheStatus.miss.rawValue),
-        ]
+        let headers = upstreamHeaders + [("X-Strata-Cache", CacheStatus.miss.rawValue)]
         if request.method == .HEAD {
             return sendHead(context, status: .ok, headers: headers, length: length, end: true)
         }

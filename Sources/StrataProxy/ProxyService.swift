@@ -248,8 +248,12 @@ public final class ProxyService: Sendable {
             return .fail(.serviceUnavailable, "cannot store \(key): \(error)")
         }
         if let announced {
+            var headers = [("Content-Type", response.headers.first(name: "Content-Type") ?? "application/octet-stream")]
+            if let modified = response.headers.first(name: "Last-Modified") { headers.append(("Last-Modified", modified)) }
+            // The content hash is the ETag cached responses carry; known before the body only from an index.
+            if let expected { headers.append(("ETag", "\"\(expected.sha256.hex)\"")) }
             let fd = open(temp.path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { download.beginStreaming(length: announced, readDescriptor: fd) }
+            if fd >= 0 { download.beginStreaming(length: announced, readDescriptor: fd, headers: headers) }
         }
         let limit = expected?.size ?? announced
         var hasher = StreamingSHA256()

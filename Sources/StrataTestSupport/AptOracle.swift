@@ -33,7 +33,14 @@ public struct AptOracle: Sendable {
     ///   - architecture: the native architecture.
     ///   - foreignArchitectures: further architectures (multiarch).
     /// - Throws: ``StrataError`` `.io` when the directory cannot be made.
-    public init(sources: [String], architecture: String = "amd64", foreignArchitectures: [String] = []) throws {
+    /// Settings added after the defaults (a later setting wins in apt), e.g. `Acquire::http::Proxy`.
+    public let extraSettings: [(String, String)]
+
+    public init(
+        sources: [String], architecture: String = "amd64", foreignArchitectures: [String] = [],
+        extraSettings: [(String, String)] = []
+    ) throws {
+        self.extraSettings = extraSettings
         root = try TemporaryDirectory.make(prefix: "apt")
         self.architecture = architecture
         architectures = [architecture] + foreignArchitectures.filter { $0 != architecture }
@@ -82,7 +89,7 @@ public struct AptOracle: Sendable {
             ("Acquire::Retries", "0"),
             ("Acquire::http::Timeout", "20"),
         ]
-        var lines = settings.map { "\($0.0) \"\($0.1)\";" }
+        var lines = (settings + extraSettings).map { "\($0.0) \"\($0.1)\";" }
         lines.append("APT::Architectures { " + architectures.map { "\"\($0)\"; " }.joined() + "};")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -53,6 +53,11 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard request.method == .GET || request.method == .HEAD else {
             return send(context, request, path, status: .methodNotAllowed, body: [], keepAlive: keepAlive)
         }
+        if let location = fault?.redirectTo {
+            var headers = HTTPHeaders()
+            headers.add(name: "Location", value: location)
+            return send(context, request, path, status: .found, headers: headers, body: [], keepAlive: keepAlive)
+        }
         if let code = fault?.status {
             return send(
                 context, request, path, status: HTTPResponseStatus(statusCode: code), body: [], keepAlive: keepAlive)
@@ -86,13 +91,14 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         let body = fault?.replacementBody ?? Array(content)
         send(
             context, request, path, status: .ok, headers: headers, body: body, keepAlive: keepAlive,
-            truncateAfter: fault?.truncateAfter)
+            truncateAfter: fault?.truncateAfter, throttle: fault?.throttle)
     }
 
     /// Writes one response; `body == nil` means none may follow (304). HEAD gets the headers only.
     private func send(
         _ context: ChannelHandlerContext, _ request: HTTPRequestHead, _ path: String, status: HTTPResponseStatus,
-        headers extra: HTTPHeaders = [:], body: [UInt8]?, keepAlive: Bool, truncateAfter: Int? = nil
+        headers extra: HTTPHeaders = [:], body: [UInt8]?, keepAlive: Bool, truncateAfter: Int? = nil,
+        throttle: HTTPFault.Throttle? = nil
     ) {
         var recorded: [String: String] = [:]
         for (name, value) in request.headers where RecordedRequest.recordedHeaderNames.contains(name.lowercased()) {
@@ -111,6 +117,11 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         let responseHead = HTTPResponseHead(version: request.version, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
 
+        if request.method != .HEAD, let body, !body.isEmpty, let throttle {
+            context.flush()
+            sendThrottled(context, body[...], throttle: throttle, keepAlive: keepAlive)
+            return
+        }
         if request.method != .HEAD, let body, !body.isEmpty {
             let sent = truncateAfter.map { min(max($0, 0), body.count) } ?? body.count
             var buffer = context.channel.allocator.buffer(capacity: sent)
@@ -128,6 +139,29 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         if closeAfter {
             let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.assumeIsolated().whenComplete { _ in loopBoundContext.value.close(promise: nil) }
+        }
+    }
+
+    /// Writes `rest` a chunk at a time on the event loop's timer, then ends the response.
+    private func sendThrottled(
+        _ context: ChannelHandlerContext, _ rest: ArraySlice<UInt8>, throttle: HTTPFault.Throttle, keepAlive: Bool
+    ) {
+        guard context.channel.isActive else { return }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        if rest.isEmpty {
+            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !keepAlive { done.assumeIsolated().whenComplete { _ in bound.value.close(promise: nil) } }
+            return
+        }
+        let chunk = rest.prefix(max(1, throttle.bytes))
+        var buffer = context.channel.allocator.buffer(capacity: chunk.count)
+        buffer.writeBytes(chunk)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let remaining = rest.dropFirst(chunk.count)
+        let nanoseconds =
+            throttle.interval.components.seconds * 1_000_000_000 + throttle.interval.components.attoseconds / 1_000_000_000
+        context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) {
+            self.sendThrottled(bound.value, remaining, throttle: throttle, keepAlive: keepAlive)
         }
     }
 

@@ -1,6 +1,6 @@
 // A deliberately dumb HTTP client over a plain socket, for what URLSession hides: sending a
 // path with `..` as is, seeing that a body stopped short of its Content-Length, seeing whether
-// the server kept the connection open. Blocking socket calls run on a Dispatch thread.
+// the server kept the connection open. Blocking socket calls run on a thread of their own.
 import Foundation
 import StrataCore
 
@@ -73,10 +73,14 @@ public enum RawHTTPClient {
     public static func exchange(port: Int, _ request: String, idleTimeout: Duration = .seconds(2)) async throws
         -> RawHTTPExchange
     {
+        // A thread of its own, not a Dispatch worker: Swift's task executor runs on Dispatch's
+        // small worker pool, and a few exchanges blocked in recv() waiting for an in-process
+        // server would starve the tasks that server needs to answer them.
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            let thread = Thread {
                 continuation.resume(with: Result { try exchangeBlocking(port: port, Array(request.utf8), idleTimeout) })
             }
+            thread.start()
         }
     }
 

@@ -1,0 +1,94 @@
+import Foundation
+import StrataCore
+import StrataProxy
+import StrataStore
+import StrataTestSupport
+
+/// A proxy in this process on a kernel-chosen loopback port, with its own cache directory.
+struct ProxyHarness {
+    let server: ProxyServer
+    let cache: String
+    var port: Int { server.port }
+    var url: String { "http://127.0.0.1:\(server.port)" }
+
+    static func start(
+        backends: [String], cache: String? = nil, indexTTL: Duration = .seconds(60),
+        configure: (inout ProxyConfiguration) -> Void = { _ in }
+    ) async throws -> ProxyHarness {
+        var configuration = ProxyConfiguration()
+        configuration.listenPort = 0
+        configuration.cacheDirectory = try cache ?? TemporaryDirectory.make(prefix: "proxycache")
+        configuration.accessLog = nil
+        configuration.cleanInterval = nil
+        configuration.indexTTL = indexTTL
+        configuration.eventLoops = 2
+        configuration.upstreamTimeout = .seconds(20)
+        for backend in backends { try configuration.addBackend(backend) }
+        configure(&configuration)
+        let server = try await ProxyServer.start(configuration: configuration)
+        return ProxyHarness(server: server, cache: configuration.cacheDirectory)
+    }
+
+    /// Runs `body` with a proxy and stops the proxy afterwards, also when `body` throws.
+    static func with<T: Sendable>(
+        backends: [String], cache: String? = nil, indexTTL: Duration = .seconds(60),
+        configure: (inout ProxyConfiguration) -> Void = { _ in },
+        _ body: (ProxyHarness) async throws -> T
+    ) async throws -> T {
+        let proxy = try await start(backends: backends, cache: cache, indexTTL: indexTTL, configure: configure)
+        do {
+            let result = try await body(proxy)
+            await proxy.server.shutdown(grace: .seconds(2))
+            return result
+        } catch {
+            await proxy.server.shutdown(grace: .seconds(2))
+            throw error
+        }
+    }
+
+    /// `GET`s `target` (a path on the proxy, or an absolute URL sent as to a forward proxy).
+    func get(_ target: String, headers: [String: String] = [:], method: String = "GET") async throws
+        -> RawHTTPResponse
+    {
+        let exchange = try await RawHTTPClient.exchange(
+            port: port, RawHTTPClient.request(method, target, port: port, headers: headers), idleTimeout: .seconds(15))
+        guard let response = exchange.responses(headRequests: method == "HEAD" ? 1 : 0).first else {
+            throw StrataError(.network, "\(target): no response (\(exchange.bytes.count) bytes, then the connection closed)")
+        }
+        return response
+    }
+
+    /// What would show a partial or unverified file: files in tmp/ and blobs whose content does
+    /// not match their name (both empty when the cache is consistent).
+    func leftovers() throws -> (temporaries: [String], badBlobs: [SHA256Digest]) {
+        let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")) ?? []
+        let bad = try BlobStore(root: cache).verifyAll()
+        return (temporaries, bad)
+    }
+}
+
+/// Random bytes (deterministic per seed) for fake package files.
+func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    var out = [UInt8](repeating: 0, count: count)
+    for index in 0..<count {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        out[index] = UInt8(truncatingIfNeeded: state)
+    }
+    return out
+}
+
+/// A directory served as an upstream: a fake archive with a few package files of given sizes.
+func makeUpstreamTree(files: [String: Int]) throws -> String {
+    let root = try TemporaryDirectory.make(prefix: "upstream")
+    for (path, size) in files {
+        let full = "\(root)/\(path)"
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(pseudoRandomBytes(size, seed: UInt64(path.utf8.count * 7919 + size))).write(
+            to: URL(fileURLWithPath: full))
+    }
+    return root
+}
