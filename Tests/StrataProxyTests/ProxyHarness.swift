@@ -92,3 +92,25 @@ func makeUpstreamTree(files: [String: Int]) throws -> String {
     }
     return root
 }
+
+/// Waits (without blocking a thread: `Process.waitUntilExit()` spins off the main thread) until
+/// `process` has exited; SIGKILLs it after `timeout`.
+func waitForExit(_ process: Process, timeout: Duration = .seconds(20)) async {
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+}
+
+/// `argv` run through perl with an empty signal mask. Foundation's Process starts children with
+/// the signal mask of the thread that launched them, and Dispatch's worker threads block most
+/// signals: a `timeout` started from a test could then never fire, and SIGTERM never arrive.
+func withUnblockedSignals(_ argv: [String]) -> (executable: String, arguments: [String]) {
+    (
+        "/usr/bin/perl",
+        ["-MPOSIX", "-e", "sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die; exec {$ARGV[0]} @ARGV or die", "--"]
+            + argv
+    )
+}

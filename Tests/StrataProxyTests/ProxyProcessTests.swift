@@ -15,15 +15,17 @@ struct ProxyProcessTests {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/strata").path
     }
 
-    /// Starts `strata proxy` on a kernel-chosen port and returns it with its port (read from its
-    /// first line on stderr).
+    /// Starts `strata proxy` on a kernel-chosen port and returns it (the `timeout` process around
+    /// it) with its port (read from its first line on stderr).
     static func launch(cache: String, backend: String) throws -> (Process, Int, Pipe) {
+        // Under timeout(1): a proxy this test forgets (or outlives) stops by itself.
+        let command = withUnblockedSignals([
+            "/usr/bin/timeout", "120", executable, "proxy", "--listen", "127.0.0.1:0", "--cache", cache, "--backend",
+            backend, "--access-log", "\(cache)/access.log",
+        ])
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "proxy", "--listen", "127.0.0.1:0", "--cache", cache, "--backend", backend, "--access-log",
-            "\(cache)/access.log",
-        ]
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
@@ -58,20 +60,23 @@ struct ProxyProcessTests {
             try await Task.sleep(for: .milliseconds(600))
             let partial = try FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")
             #expect(!partial.isEmpty, "the download should be under way in tmp/")
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            // SIGKILL the proxy itself (timeout's child), not the timeout process.
+            let children = try String(
+                contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children",
+                encoding: .utf8)
+            let proxyPID = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
+            kill(proxyPID, SIGKILL)
+            await waitForExit(process)
             let cut = try await client.responses().first
             #expect(cut == nil || cut!.isTruncated)
 
             upstream.setFault(nil, for: "/\(big)")
             let (restarted, newPort, _) = try Self.launch(cache: cache, backend: "up=\(upstream.baseURL)")
-            defer {
-                restarted.terminate()
-                restarted.waitUntilExit()
-            }
             #expect(try FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp").isEmpty)
             let exchange = try await RawHTTPClient.exchange(
                 port: newPort, RawHTTPClient.request("GET", "/up/\(big)", port: newPort), idleTimeout: .seconds(10))
+            restarted.terminate()
+            await waitForExit(restarted)
             let response = try #require(exchange.responses().first)
             #expect(response.status == 200 && Data(response.body) == expected)
             #expect(try BlobStore(root: cache).verifyAll().isEmpty)
@@ -88,7 +93,7 @@ struct ProxyProcessTests {
                 port: port, RawHTTPClient.request("GET", "/up/pool/x.deb", port: port), idleTimeout: .seconds(5))
             #expect(exchange.responses().first?.status == 200)
             process.terminate()
-            process.waitUntilExit()
+            await waitForExit(process)
             #expect(process.terminationStatus == 0)
             let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(said.contains("stopped"))
