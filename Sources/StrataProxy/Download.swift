@@ -140,6 +140,18 @@ final class Download: Sendable {
         for waiter in waiters { waiter.loop.execute(waiter.callback) }
     }
 
+    /// Every byte is in the file and verified: streaming clients may send the held-back bytes now,
+    /// while the file is flushed and committed.
+    func releaseStream() {
+        let waiters = state.withLock { state in
+            guard state.readDescriptor >= 0 else { return [Waiter]() }
+            state.complete = true
+            defer { state.progressWaiters.removeAll() }
+            return state.progressWaiters
+        }
+        for waiter in waiters { waiter.loop.execute(waiter.callback) }
+    }
+
     /// The body is stored as `entry`; the held-back bytes go out, and clients still waiting for
     /// an outcome (the body had no announced length) serve the entry.
     func finish(_ entry: CacheEntry, status: CacheStatus) {

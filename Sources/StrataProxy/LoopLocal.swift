@@ -4,6 +4,7 @@
 // hit is one buffer write with no file access and no header serialisation.
 import Foundation
 import NIOCore
+import NIOHTTP1
 import StrataCore
 
 #if canImport(Glibc)
@@ -36,6 +37,56 @@ final class LoopLocal {
     deinit {
         // NIOFileHandle insists on being closed before it goes.
         for file in openFiles.values { try? file.handle.close() }
+    }
+
+    // MARK: routes
+
+    private var routes: [String: Route] = [:]
+
+    /// The router's answer for a file request, remembered per request target (the router splits,
+    /// decodes and validates the path; a hot file's target arrives again and again).
+    func route(method: HTTPMethod, uri: String, router: RequestRouter) -> Route {
+        guard method == .GET || method == .HEAD else { return router.route(method: method, uri: uri) }
+        if let known = routes[uri] { return known }
+        let route = router.route(method: method, uri: uri)
+        if case .file = route {
+            if routes.count >= 8192 { routes.removeAll(keepingCapacity: true) }
+            routes[uri] = route
+        }
+        return route
+    }
+
+    // MARK: access log
+
+    private var logBuffer: [UInt8] = []
+    private var logSecond = -1
+    private var logStamp = ""
+
+    /// Appends one access-log line to this loop's buffer (written by ``flushLog(to:)``).
+    func logLine(
+        to log: AccessLog, client: String, method: String, target: String, status: UInt, bytes: UInt64, cache: String,
+        nanoseconds: Int64
+    ) {
+        let now = time(nil)
+        if Int(now) != logSecond {
+            logSecond = Int(now)
+            logStamp = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(now)))
+        }
+        let micros = max(0, nanoseconds / 1000)
+        let safeTarget =
+            target.utf8.contains(where: { $0 == 0x22 || $0 < 0x20 })
+            ? String(decoding: target.utf8.map { $0 == 0x22 || $0 < 0x20 ? 0x3f : $0 }, as: UTF8.self) : target
+        logBuffer.append(
+            contentsOf:
+                "\(logStamp) \(client) \"\(method) \(safeTarget.prefix(512))\" \(status) \(bytes) \(cache) \(micros / 1000).\(micros % 1000 / 100)ms\n"
+                .utf8)
+        if logBuffer.count >= 1 << 16 { flushLog(to: log) }
+    }
+
+    func flushLog(to log: AccessLog) {
+        guard !logBuffer.isEmpty else { return }
+        log.write(logBuffer)
+        logBuffer.removeAll(keepingCapacity: true)
     }
 
     private var dateSecond = -1

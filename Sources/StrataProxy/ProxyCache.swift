@@ -5,8 +5,9 @@
 //   <cache>/proxy/entries/<sha256(key)> one JSON record per cached URL key (`backend/path`)
 //   <cache>/proxy/lock                  held (flock) by the running server
 //
-// A record is written only after its blob is in place, with an atomic rename, so a crash leaves
-// either the old record or the new one, each naming a complete blob. A record whose blob has
+// A record is written only after its blob is flushed and in place, with an atomic rename, so a
+// crash leaves the old record, the new one, or (records are not flushed) a torn one that is
+// dropped at the next start; a record never names an incomplete blob. A record whose blob has
 // gone (removed by `strata proxy clean` while the server ran) is a miss, never an error.
 import Foundation
 import StrataCore
@@ -92,11 +93,14 @@ public final class ProxyCache: Sendable {
         }
     }
 
-    /// Writes the record, then makes it visible.
+    /// Writes the record, then makes it visible. The record is not flushed to disk: a crash may
+    /// lose it or leave it torn (then it is dropped at the next start and the file fetched again);
+    /// the blob it names was flushed before.
     /// - Throws: ``StrataError`` `.io` (the file system is full, say); the previous record stays.
     public func store(_ entry: CacheEntry) throws {
         let data = try JSONEncoder().encode(entry)
-        try FileSystem.writeAtomically(Array(data), to: "\(entriesDirectory)/\(Self.fileName(for: entry.key))")
+        try FileSystem.writeAtomically(
+            Array(data), to: "\(entriesDirectory)/\(Self.fileName(for: entry.key))", durable: false)
         state.withLock { state in
             state.entries[entry.key] = entry
             state.notFound[entry.key] = nil
@@ -137,7 +141,8 @@ public final class ProxyCache: Sendable {
         let encoder = JSONEncoder()
         for entry in dirty {
             guard let data = try? encoder.encode(entry) else { continue }
-            try? FileSystem.writeAtomically(Array(data), to: "\(entriesDirectory)/\(Self.fileName(for: entry.key))")
+            try? FileSystem.writeAtomically(
+                Array(data), to: "\(entriesDirectory)/\(Self.fileName(for: entry.key))", durable: false)
         }
     }
 

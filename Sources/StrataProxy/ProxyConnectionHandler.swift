@@ -83,9 +83,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             buffer.writeString(
                 "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: text/plain\r\nContent-Length: \(reason.utf8.count)\r\nConnection: close\r\n\r\n\(reason)"
             )
-            service.accessLog?.record(
-                client: clientAddress, method: "-", target: "-", status: Int(status.code), bytes: 0, cache: "-",
-                seconds: 0)
+            if let log = service.accessLog {
+                local.logLine(
+                    to: log, client: clientAddress, method: "-", target: "-", status: status.code, bytes: 0, cache: "-",
+                    nanoseconds: 0)
+            }
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { _ in
                 bound.value.close(promise: nil)
@@ -107,7 +109,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         current = Exchange(head: head, started: .now(), keepAlive: head.isKeepAlive)
         service.metrics.add(.requests)
-        switch service.router.route(method: head.method, uri: head.uri) {
+        switch local.route(method: head.method, uri: head.uri, router: service.router) {
         case .refuse(let status, let reason):
             service.metrics.add(.refused)
             sendSimple(context, status: status, text: reason + "\n", keepAlive: status != .badRequest)
@@ -166,16 +168,31 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard let exchange = current else { return }
         let request = exchange.head
         current?.cache = cacheStatus.rawValue
-        service.cache.markUsed(entry.key, at: Date().timeIntervalSince1970)
-        var headers: [(String, String)] = [
-            ("Content-Type", entry.contentType ?? "application/octet-stream"), ("ETag", entry.clientETag),
-            ("Accept-Ranges", "bytes"), ("X-Strata-Cache", cacheStatus.rawValue),
-        ]
-        if let modified = entry.lastModified { headers.append(("Last-Modified", modified)) }
-        if cacheStatus == .stale {
-            headers.append(("Warning", "111 strata \"Revalidation Failed\""))
-            headers.append(("X-Strata-Stale", "upstream unreachable; cached copy served"))
+        let now = Double(time(nil))
+        // Last use is kept to the minute: cleaning needs no more, and a hit then takes no lock for it.
+        if now - entry.lastUsed >= 60 { service.cache.markUsed(entry.key, at: now) }
+        // The common case first: a small file, whole, kept-alive, unconditional.
+        if cacheStatus == .hit, request.method == .GET, entry.size <= LoopLocal.smallFileLimit, exchange.keepAlive,
+            request.version.minor == 1, !request.headers.contains(name: "range"),
+            !request.headers.contains(name: "if-none-match"), !request.headers.contains(name: "if-modified-since"),
+            let bytes = local.smallResponse(
+                for: entry, path: service.cache.blobs.path(of: entry.sha256), allocator: context.channel.allocator,
+                head: { date in
+                    self.headText(
+                        status: .ok, headers: Self.entryHeaders(entry, .hit) + [("Date", date)], length: entry.size,
+                        keepAlive: true)
+                })
+        {
+            service.metrics.add(.bytesFromCache, Int(entry.size))
+            current?.bytes = entry.size
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(bytes))).assumeIsolated().whenComplete { result in
+                let (handler, context) = bound.value
+                handler.finishExchange(context, succeeded: (try? result.get()) != nil)
+            }
+            return
         }
+        var headers = Self.entryHeaders(entry, cacheStatus)
         if Self.notModified(request.headers, entry: entry) {
             return sendHead(context, status: .notModified, headers: headers, length: nil, end: true)
         }
@@ -200,23 +217,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         service.metrics.add(.bytesFromCache, Int(length))
         current?.bytes = length
-        // Small files: the whole response from memory.
-        if status == .ok, entry.size <= LoopLocal.smallFileLimit, exchange.keepAlive, request.version.minor == 1,
-            cacheStatus == .hit
-        {
-            let bytes = local.smallResponse(for: entry, path: path, allocator: context.channel.allocator) { date in
-                self.headText(status: .ok, headers: headers + [("Date", date)], length: entry.size, keepAlive: true)
-            }
-            if let bytes {
-                current?.status = .ok
-                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                context.writeAndFlush(wrapOutboundOut(.byteBuffer(bytes))).assumeIsolated().whenComplete { result in
-                    let (handler, context) = bound.value
-                    handler.finishExchange(context, succeeded: (try? result.get()) != nil)
-                }
-                return
-            }
-        }
         let handle: NIOFileHandle
         do {
             handle = try local.acquire(entry.sha256, path: path)
@@ -275,8 +275,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         let progress = download.progress()
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        if progress.failure != nil {
-            // Cut the body short: the client must see the transfer fail.
+        if progress.failure != nil, !progress.complete {
+            // Cut the body short: the client must see the transfer fail. (Once complete, every
+            // byte was verified; a failure to store them afterwards does not concern this client.)
             try? handle.close()
             current?.status = .badGateway
             closed = true
@@ -364,11 +365,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard let exchange = current else { return }
         current = nil
         if let log = service.accessLog {
-            let elapsed = NIODeadline.now() - exchange.started
-            log.record(
-                client: clientAddress, method: exchange.head.method.rawValue, target: exchange.head.uri,
-                status: Int(exchange.status.code), bytes: exchange.bytes, cache: exchange.cache,
-                seconds: Double(elapsed.nanoseconds) / 1e9)
+            local.logLine(
+                to: log, client: clientAddress, method: exchange.head.method.rawValue, target: exchange.head.uri,
+                status: exchange.status.code, bytes: exchange.bytes, cache: exchange.cache,
+                nanoseconds: (NIODeadline.now() - exchange.started).nanoseconds)
         }
         guard succeeded, exchange.keepAlive, !closed else {
             if !closed {
@@ -381,6 +381,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     // MARK: request header logic
+
+    /// The headers every response from a cache entry carries.
+    static func entryHeaders(_ entry: CacheEntry, _ cacheStatus: CacheStatus) -> [(String, String)] {
+        var headers: [(String, String)] = [
+            ("Content-Type", entry.contentType ?? "application/octet-stream"), ("ETag", entry.clientETag),
+            ("Accept-Ranges", "bytes"), ("X-Strata-Cache", cacheStatus.rawValue),
+        ]
+        if let modified = entry.lastModified { headers.append(("Last-Modified", modified)) }
+        if cacheStatus == .stale {
+            headers.append(("Warning", "111 strata \"Revalidation Failed\""))
+            headers.append(("X-Strata-Stale", "upstream unreachable; cached copy served"))
+        }
+        return headers
+    }
 
     static func key(of entry: CacheEntry, in service: ProxyService) -> CacheKey? {
         guard let slash = entry.key.firstIndex(of: "/") else { return nil }

@@ -19,13 +19,15 @@ public final class ProxyServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     private let lockDescriptor: Int32
+    private let loopLocals: LoopLocals
     private let housekeeping = Mutex<[RepeatedTask]>([])
     private let stopped = Mutex(false)
 
     private init(
         service: ProxyService, port: Int, group: MultiThreadedEventLoopGroup, channel: any Channel,
-        lockDescriptor: Int32
+        lockDescriptor: Int32, loopLocals: LoopLocals
     ) {
+        self.loopLocals = loopLocals
         self.service = service
         self.port = port
         self.group = group
@@ -95,8 +97,16 @@ public final class ProxyServer: Sendable {
         }
         let server = ProxyServer(
             service: service, port: channel.localAddress?.port ?? configuration.listenPort, group: group,
-            channel: channel, lockDescriptor: lockDescriptor)
+            channel: channel, lockDescriptor: lockDescriptor, loopLocals: loopLocals)
         server.startHousekeeping()
+        if let log = service.accessLog {
+            let flushes = group.makeIterator().map { loop in
+                loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .seconds(1)) { _ in
+                    loopLocals.byLoop[ObjectIdentifier(loop)]?.flushLog(to: log)
+                }
+            }
+            server.housekeeping.withLock { $0 += flushes }
+        }
         return server
     }
 
@@ -142,6 +152,12 @@ public final class ProxyServer: Sendable {
         while service.metrics.inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(100))
         }
+        if let log = service.accessLog {
+            for loop in group.makeIterator() {
+                let locals = loopLocals
+                try? await loop.submit { locals.byLoop[ObjectIdentifier(loop)]?.flushLog(to: log) }.get()
+            }
+        }
         try? await group.shutdownGracefully()
         await service.shutdown()
         close(lockDescriptor)
@@ -171,7 +187,7 @@ public final class ProxyServer: Sendable {
 }
 
 /// The per-loop state by event loop; each value is used only on its own loop's thread.
-private final class LoopLocals: @unchecked Sendable {
+final class LoopLocals: @unchecked Sendable {
     let byLoop: [ObjectIdentifier: LoopLocal]
     init(_ byLoop: [ObjectIdentifier: LoopLocal]) { self.byLoop = byLoop }
 }

@@ -293,6 +293,7 @@ public final class ProxyService: Sendable {
                 .badGateway,
                 "\(url): sha256 \(digest.hex) does not match \(expected.sha256.hex) named by the cached index; not stored")
         }
+        download.releaseStream()
         let now = Date().timeIntervalSince1970
         let entry = CacheEntry(
             key: key.text, url: url, sha256: digest, size: UInt64(hasher.count),

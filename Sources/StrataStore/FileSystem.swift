@@ -16,15 +16,16 @@ public enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed (unless `durable`
+    /// is false: a crash may then leave an empty or torn file under the name), then renamed.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = true) throws {
         let parent = (path as NSString).deletingLastPathComponent
         let dir = parent.isEmpty ? "." : parent
         try makeDirectories(dir)
         let temp = try TemporaryFile(directory: dir, hint: ".\((path as NSString).lastPathComponent)")
         do {
             try bytes.withUnsafeBytes { try temp.write($0) }
-            try temp.finish(movingTo: path)
+            try temp.finish(movingTo: path, durable: durable)
         } catch {
             temp.discard()
             throw error

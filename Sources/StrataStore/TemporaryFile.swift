@@ -44,10 +44,10 @@ public final class TemporaryFile: @unchecked Sendable {
         }
     }
 
-    /// Flushes, closes and renames the file to `destination`.
-    public func finish(movingTo destination: String) throws {
+    /// Flushes (unless `durable` is false), closes and renames the file to `destination`.
+    public func finish(movingTo destination: String, durable: Bool = true) throws {
         defer { if fd >= 0 { close(fd); fd = -1 } }
-        guard fsync(fd) == 0 else {
+        guard !durable || fsync(fd) == 0 else {
             let message = String(cString: strerror(errno))
             discard()
             throw StrataError(.io, "cannot flush \(path): \(message)")

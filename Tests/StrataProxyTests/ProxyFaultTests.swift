@@ -33,7 +33,7 @@ struct ProxyFaultTests {
                     let got = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(index)"))
                     #expect(got == expected, "client \(index) got \(got.count) bytes")
                 }
-                #expect(try proxy.leftovers().temporaries.isEmpty)
+                #expect(try await proxy.leftovers().temporaries.isEmpty)
             }
         }
     }
@@ -47,7 +47,7 @@ struct ProxyFaultTests {
                 let broken = try? await proxy.get("/up/\(Self.big)")
                 #expect(broken == nil || broken!.isTruncated || broken!.status >= 500, "a cut transfer looked complete")
                 #expect(proxy.server.service.cache.entry("up/\(Self.big)") == nil)
-                let leftovers = try proxy.leftovers()
+                let leftovers = try await proxy.leftovers()
                 #expect(leftovers.temporaries.isEmpty && leftovers.badBlobs.isEmpty)
                 // The next request starts a new transfer and succeeds.
                 upstream.setFault(nil, for: "/\(Self.big)")
@@ -88,7 +88,7 @@ struct ProxyFaultTests {
                 #expect(longer.status == 502)
                 #expect(String(decoding: longer.body, as: UTF8.self).contains("index names"))
 
-                let leftovers = try proxy.leftovers()
+                let leftovers = try await proxy.leftovers()
                 #expect(leftovers.temporaries.isEmpty && leftovers.badBlobs.isEmpty)
                 upstream.setFault(nil, for: "/\(package.path)")
                 let good = try await proxy.get("/fixture/\(package.path)")
@@ -117,7 +117,7 @@ struct ProxyFaultTests {
                 let again = try await proxy.get("/up/\(Self.big)")
                 #expect(again.headers["x-strata-cache"] == "HIT")
                 #expect(upstream.requestCount(path: "/\(Self.big)") == 1)
-                #expect(try proxy.leftovers().badBlobs.isEmpty)
+                #expect(try await proxy.leftovers().badBlobs.isEmpty)
             }
         }
     }
@@ -235,10 +235,11 @@ struct ProxyFaultTests {
                 let tooBig = try? await proxy.get("/up/\(Self.big)")
                 if let tooBig { #expect(tooBig.isTruncated || tooBig.status >= 500) }
                 #expect(proxy.server.service.cache.entry("up/\(Self.big)") == nil)
-                #expect(try proxy.leftovers().temporaries.isEmpty)
+                #expect(try await proxy.leftovers().temporaries.isEmpty)
                 #expect(proxy.server.service.metrics.value(.storeErrors) >= 1)
                 let fits = try await proxy.get("/up/\(Self.small)")
                 #expect(fits.status == 200 && fits.body.count == Self.files[Self.small])
+                await proxy.settle()
                 #expect(try await proxy.get("/up/\(Self.small)").headers["x-strata-cache"] == "HIT")
             }
         }

@@ -1,8 +1,9 @@
 import Foundation
 import StrataCore
-import StrataProxy
+@testable import StrataProxy
 import StrataStore
 import StrataTestSupport
+import Synchronization
 
 /// A proxy in this process on a kernel-chosen loopback port, with its own cache directory.
 struct ProxyHarness {
@@ -58,9 +59,19 @@ struct ProxyHarness {
         return response
     }
 
-    /// What would show a partial or unverified file: files in tmp/ and blobs whose content does
-    /// not match their name (both empty when the cache is consistent).
-    func leftovers() throws -> (temporaries: [String], badBlobs: [SHA256Digest]) {
+    /// Waits until no upstream transfer runs (clients get their last byte before the file is
+    /// flushed and recorded, so a response's end is not yet the cache's).
+    func settle() async {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while server.service.metrics.inFlight.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// What would show a partial or unverified file once transfers have settled: files in tmp/
+    /// and blobs whose content does not match their name (both empty when the cache is consistent).
+    func leftovers() async throws -> (temporaries: [String], badBlobs: [SHA256Digest]) {
+        await settle()
         let temporaries = (try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")) ?? []
         let bad = try BlobStore(root: cache).verifyAll()
         return (temporaries, bad)

@@ -119,6 +119,7 @@ struct ProxyProcessTests {
                     ] {
                         #expect(try await proxy.get(target).status == 200, "\(target)")
                     }
+                    await proxy.settle()
                     let service = proxy.server.service
                     let orphanBlob = try #require(service.cache.entry("other/pool/main/o/orphan/orphan_1_amd64.deb"))
                     var configuration = service.configuration
