@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "StrataProxyTests",
             dependencies: [
-                "StrataProxy", "StrataTestSupport", "StrataCore", "StrataStore", "StrataDeb",
+                "StrataProxy", "StrataTestSupport", "StrataCore", "StrataStore", "StrataDeb", "StrataFetch",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .testTarget(

@@ -14,22 +14,36 @@ public final class HTTPFetcher: Fetcher {
     public let store: BlobStore
     private let client: HTTPClient
     private let timeout: TimeAmount
+    private let shared: BlobStore?
+    /// `http://HOST:PORT` of a caching proxy, asked in the path form strata proxy and
+    /// apt-cacher-ng understand (`/mirror.host/debian/pool/…`). AsyncHTTPClient's own proxy
+    /// support tunnels every request with CONNECT, which a caching proxy cannot cache (and strata
+    /// proxy refuses).
+    private let proxyBase: String?
 
     /// - Parameters:
     ///   - proxy: an HTTP proxy (`http://127.0.0.1:3142`) that every request goes through.
+    ///   - sharedBlobs: another blob store with the same layout, read before downloading a file
+    ///     whose digest is known (`strata proxy`'s cache on the same host): a blob found there is
+    ///     hardlinked (or copied) into ``store`` and checked like a download.
     ///   - timeout: per-request limit on waiting for data.
-    public init(store: BlobStore, proxy: String? = nil, timeout: TimeAmount = .seconds(60)) throws {
+    public init(
+        store: BlobStore, proxy: String? = nil, sharedBlobs: BlobStore? = nil, timeout: TimeAmount = .seconds(60)
+    ) throws {
         self.store = store
         self.timeout = timeout
+        shared = sharedBlobs
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
         configuration.timeout = .init(connect: .seconds(15), read: timeout)
         configuration.decompression = .disabled
         if let proxy {
-            guard let url = URL(string: proxy), let host = url.host else {
+            guard let url = URL(string: proxy), url.scheme == "http", let host = url.host else {
                 throw StrataError(.invalidInput, "not a proxy URL: '\(proxy)' (expected http://HOST:PORT)")
             }
-            configuration.proxy = .server(host: host, port: url.port ?? 3142)
+            proxyBase = "http://\(host):\(url.port ?? 3142)"
+        } else {
+            proxyBase = nil
         }
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -38,6 +52,9 @@ public final class HTTPFetcher: Fetcher {
 
     public func fetch(_ url: String, expected: SHA256Digest?, size: UInt64?) async throws -> SHA256Digest {
         if let expected, store.contains(expected) { return expected }
+        if let expected, let shared, shared.contains(expected), (try? store.adopt(from: shared, expected)) != nil {
+            return expected
+        }
         if url.hasPrefix("file://") { return try store.ingest(file: String(url.dropFirst(7)), expected: expected) }
         let result = try await download(url, expected: expected, size: size, validators: nil)
         guard let digest = result.digest else { throw StrataError(.notFound, "\(url): not found (HTTP 404)") }
@@ -66,10 +83,17 @@ public final class HTTPFetcher: Fetcher {
         var lastModified: String?
     }
 
+    /// `url` as sent: unchanged, or in the proxy's path form.
+    func requestURL(for url: String) -> String {
+        guard let proxyBase, let components = URLComponents(string: url), let host = components.host else { return url }
+        let authority = components.port.map { "\(host):\($0)" } ?? host
+        return "\(proxyBase)/\(authority)\(components.percentEncodedPath)"
+    }
+
     private func download(
         _ url: String, expected: SHA256Digest?, size: UInt64?, validators: URLRecord?
     ) async throws -> Result {
-        var request = HTTPClientRequest(url: url)
+        var request = HTTPClientRequest(url: requestURL(for: url))
         request.headers.add(name: "User-Agent", value: "strata")
         if let validators {
             if let etag = validators.etag { request.headers.add(name: "If-None-Match", value: etag) }

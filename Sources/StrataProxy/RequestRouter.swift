@@ -64,6 +64,10 @@ struct RequestRouter: Sendable {
         case .success(let value): segments = value
         }
         guard let first = segments.first, let index = backends.firstIndex(where: { $0.name == first }) else {
+            // apt-cacher-ng's form, /HOST[:PORT]/PATH, which `strata build --proxy` sends too.
+            if let first = segments.first, first.contains(".") || first.contains(":"), segments.count > 1 {
+                return routeAbsolute("http://" + segments.joined(separator: "/"))
+            }
             return .refuse(.notFound, "no backend named '\(segments.first ?? "")' (path-mapped requests are /BACKEND/PATH)")
         }
         guard segments.count > 1 else { return .refuse(.notFound, "a backend's root is not a file") }

@@ -85,6 +85,33 @@ public struct BlobStore: Sendable {
         return try commit(temp, actual: SHA256Digest.of(bytes), expected: expected, what: what)
     }
 
+    /// Takes the blob `digest` from `other` (a store with the same layout, such as the proxy's
+    /// cache): a hardlink where both are on one file system, else a copy; either way the content is
+    /// hashed first and refused when it does not match its name.
+    /// - Throws: ``StrataError`` `.verificationFailed` for a blob whose content is not its name.
+    public func adopt(from other: BlobStore, _ digest: SHA256Digest) throws {
+        let source = other.path(of: digest)
+        let temp = "\(root)/tmp/adopt.\(digest.hex.prefix(16)).\(getpid())"
+        unlink(temp)
+        guard link(source, temp) == 0 else {
+            _ = try ingest(file: source, expected: digest)
+            return
+        }
+        do {
+            let actual = try SHA256Digest.of(file: temp)
+            guard actual == digest else {
+                throw StrataError(
+                    .verificationFailed, "\(source): sha256 mismatch: named \(digest.hex), content \(actual.hex)")
+            }
+            guard rename(temp, path(of: digest)) == 0 else {
+                throw StrataError(.io, "cannot move \(temp) into \(root): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+    }
+
     /// Re-hashes every blob and returns those whose content does not match their name.
     public func verifyAll() throws -> [SHA256Digest] {
         var bad = [SHA256Digest]()

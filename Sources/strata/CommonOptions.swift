@@ -34,8 +34,11 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "Mirror for a role: URL (the 'debian' role) or ROLE=URL. Default: the host's apt sources.")
     var mirror: [String] = []
 
-    @Option(name: .long, help: "An HTTP proxy for every download (http://HOST:PORT), e.g. `strata proxy`.")
+    @Option(name: .long, help: "A caching proxy for every download (http://HOST:PORT): `strata proxy` or apt-cacher-ng (asked as http://HOST:PORT/MIRROR-HOST/PATH).")
     var proxy: String?
+
+    @Option(name: .long, help: "A `strata proxy` cache directory on this host: packages found there are not downloaded.")
+    var proxyCache: String?
 
     var storeRoot: String {
         if let store { return store }
@@ -47,7 +50,16 @@ struct StoreOptions: ParsableArguments {
 
     func planner() throws -> Planner {
         let store = try BlobStore(root: storeRoot)
-        return Planner(fetcher: try HTTPFetcher(store: store, proxy: proxy), mirrors: try MirrorMap.host(overrides: mirror))
+        var shared: BlobStore?
+        if let proxyCache {
+            guard FileManager.default.fileExists(atPath: "\(proxyCache)/blobs/sha256") else {
+                throw StrataError(.notFound, "--proxy-cache \(proxyCache): no blobs/sha256 there (not a strata proxy cache)")
+            }
+            shared = try BlobStore(root: proxyCache)
+        }
+        return Planner(
+            fetcher: try HTTPFetcher(store: store, proxy: proxy, sharedBlobs: shared),
+            mirrors: try MirrorMap.host(overrides: mirror))
     }
 }
 

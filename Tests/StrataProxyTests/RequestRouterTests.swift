@@ -32,6 +32,17 @@ import Testing
                 == .file(CacheKey(backend: 1, name: "rpms", path: "repodata/repomd.xml"), preferredUpstream: 0))
     }
 
+    @Test func aptCacherNgPathFormNamesTheUpstreamHost() {
+        #expect(
+            router.route(method: .GET, uri: "/mirror.test/debian/dists/stable/InRelease")
+                == .file(CacheKey(backend: 0, name: "debian", path: "dists/stable/InRelease"), preferredUpstream: 0))
+        guard case .refuse(let status, _) = router.route(method: .GET, uri: "/elsewhere.test/debian/x.deb") else {
+            Issue.record("a foreign host in path form was not refused")
+            return
+        }
+        #expect(status == .forbidden)
+    }
+
     @Test(arguments: [
         ("GET", "http://elsewhere.test/debian/dists/x/Release", 403),
         ("GET", "http://mirror.test/other/dists/x/Release", 403),
