@@ -43,8 +43,12 @@ demo: build
 	$(BIN) build debian/12 --set minbase --lock out/debian-12-minbase-amd64.lock.json -o out/debian-12-minbase-amd64.tar.zst
 	@echo "==> unpack it with: mkdir rootfs && tar --zstd -xpf out/debian-12-minbase-amd64.tar.zst -C rootfs"
 
-bench: build
+# Benchmarks run a release build against the peers on loopback (docs/benchmarks.md).
+bench: deps
+	@echo "==> building strata (release) for the benchmarks"
+	$(SWIFT) build -c release --product strata
 	bench/lock.sh
+	bench/proxy.sh
 
 fmt:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
