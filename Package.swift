@@ -105,7 +105,7 @@ let package = Package(
             name: "StrataBuildTests",
             dependencies: [
                 "StrataBuild", "StrataTestSupport", "StrataCore", "StrataStore", "StrataFetch", "StrataTemplate",
-                "StrataDeb", "StrataRPM", "StrataSolver", "StrataArchive",
+                "StrataDeb", "StrataRPM", "StrataSolver", "StrataArchive", "StrataProxy",
             ]),
     ]
 )

@@ -12,6 +12,7 @@ import StrataArchive
 import StrataCore
 import StrataDeb
 import StrataRPM
+import StrataStore
 import Synchronization
 
 /// The sha256 and size an index names for a file.
@@ -74,6 +75,16 @@ final class IndexCatalog: Sendable {
             return try? SHA256Digest(hex: String(name.prefix(64)))
         }
         return nil
+    }
+
+    /// Reads every cached index among `entries` (Release files first: they say which by-hash
+    /// files are Packages files); one that does not parse is skipped.
+    func add(entries: [CacheEntry], blobs: BlobStore) {
+        let ordered =
+            entries.filter { Self.kind(of: $0.key) == .release } + entries.filter { Self.kind(of: $0.key) != .release }
+        for entry in ordered where isCatalogued(entry.key) {
+            try? add(key: entry.key, file: blobs.path(of: entry.sha256))
+        }
     }
 
     /// Reads the index cached under `key` from `file` and records what it names.

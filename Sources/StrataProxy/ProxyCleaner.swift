@@ -50,12 +50,7 @@ public struct ProxyCleaner: Sendable {
 
         // What the indexes cached now name.
         let catalog = IndexCatalog()
-        let indexes =
-            entries.filter { IndexCatalog.kind(of: $0.key) == .release }
-            + entries.filter { IndexCatalog.kind(of: $0.key) != .release }
-        for entry in indexes where catalog.isCatalogued(entry.key) {
-            try? catalog.add(key: entry.key, file: cache.blobs.path(of: entry.sha256))
-        }
+        catalog.add(entries: entries, blobs: cache.blobs)
         let referencedDigests = catalog.referencedDigests
 
         var removedDigests = Set<SHA256Digest>()

@@ -106,6 +106,8 @@ public struct ProxyConfiguration: Sendable {
     public var upstreamCA: String?
     /// How long one upstream transfer may wait for data before it fails.
     public var upstreamTimeout: Duration = .seconds(60)
+    /// A client connection that sends nothing for this long while no response is under way is closed.
+    public var clientIdleTimeout: Duration = .seconds(120)
     /// Event loops serving clients.
     public var eventLoops = ProcessInfo.processInfo.activeProcessorCount
 

@@ -65,6 +65,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A connection idle between requests (no response under way) is closed; one that is
+        // receiving a long response is not.
+        if event is IdleStateHandler.IdleStateEvent, current == nil, pending.isEmpty, assembling == nil {
+            closed = true
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func read(context: ChannelHandlerContext) {
         if pending.count >= Self.maxPipelined {
             readHeld = true

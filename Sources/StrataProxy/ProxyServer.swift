@@ -71,6 +71,7 @@ public final class ProxyServer: Sendable {
         var locals: [ObjectIdentifier: LoopLocal] = [:]
         for loop in group.makeIterator() { locals[ObjectIdentifier(loop)] = LoopLocal() }
         let loopLocals = LoopLocals(locals)
+        let idleTimeout = TimeAmount.seconds(max(1, configuration.clientIdleTimeout.components.seconds))
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -82,6 +83,7 @@ public final class ProxyServer: Sendable {
                         throw StrataError.internalError("no loop-local state for an event loop")
                     }
                     let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try sync.addHandler(ProxyConnectionHandler(service: service, local: local))
                 }

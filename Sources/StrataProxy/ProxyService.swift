@@ -54,16 +54,7 @@ public final class ProxyService: Sendable {
     }
 
     /// Reads every cached index into the catalog (after a restart).
-    public func loadCatalog() {
-        let entries = cache.allEntries
-        // Release files first: they say which by-hash files are Packages files.
-        let ordered =
-            entries.filter { IndexCatalog.kind(of: $0.key) == .release }
-            + entries.filter { IndexCatalog.kind(of: $0.key) != .release }
-        for entry in ordered where catalog.isCatalogued(entry.key) {
-            try? catalog.add(key: entry.key, file: cache.blobs.path(of: entry.sha256))
-        }
-    }
+    public func loadCatalog() { catalog.add(entries: cache.allEntries, blobs: cache.blobs) }
 
     public func shutdown() async {
         try? await client.shutdown()

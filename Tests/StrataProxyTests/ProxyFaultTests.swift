@@ -150,6 +150,24 @@ struct ProxyFaultTests {
         }
     }
 
+    @Test("an idle kept-alive client connection is closed; a silent one too")
+    func idleConnectionsClosed() async throws {
+        let tree = try makeUpstreamTree(files: Self.files)
+        try await LoopbackHTTPServer.withServer(serving: tree) { upstream in
+            try await ProxyHarness.with(
+                backends: ["up=\(upstream.baseURL)"], configure: { $0.clientIdleTimeout = .seconds(1) }
+            ) { proxy in
+                let kept = try await RawHTTPClient.exchange(
+                    port: proxy.port, RawHTTPClient.request("GET", "/up/\(Self.small)", port: proxy.port, keepAlive: true),
+                    idleTimeout: .seconds(4))
+                #expect(kept.responses().first?.status == 200)
+                #expect(kept.closedByServer, "the idle keep-alive connection stayed open")
+                let silent = try await RawHTTPClient.exchange(port: proxy.port, "", idleTimeout: .seconds(4))
+                #expect(silent.closedByServer && silent.bytes.isEmpty)
+            }
+        }
+    }
+
     @Test("a 404 from upstream is remembered briefly")
     func negativeCaching() async throws {
         let tree = try makeUpstreamTree(files: Self.files)
