@@ -25,7 +25,7 @@ public enum Command {
         process.standardError = err
         process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
         do {
-            try process.run()
+            try withEmptySignalMask { try process.run() }
         } catch {
             throw StrataError(.toolFailed, "cannot run \(executable): \(error.localizedDescription)")
         }
@@ -47,6 +47,19 @@ public enum Command {
         return Output(
             status: process.terminationStatus, stdout: [UInt8](outData),
             stderr: String(decoding: errData.get(), as: UTF8.self))
+    }
+
+    /// Runs `body` with no signal blocked on the calling thread. Foundation's Process spawns the
+    /// child from the calling thread and the child keeps that thread's signal mask; Dispatch's
+    /// worker threads (where async code runs) block SIGINT, SIGTERM, SIGALRM, SIGHUP and more, so
+    /// a maintainer script's `timeout`, `sleep` under a trap or daemon would inherit them blocked.
+    public static func withEmptySignalMask<T>(_ body: () throws -> T) rethrows -> T {
+        var empty = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return try body()
     }
 
     /// Finds `name` on `PATH`.

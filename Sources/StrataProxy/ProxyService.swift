@@ -23,6 +23,7 @@ public final class ProxyService: Sendable {
     let metrics = ProxyMetrics()
     let accessLog: AccessLog?
     private let client: HTTPClient
+    private let transfers = TransferExecutor(threads: 2)
     private let active = Mutex<[String: Download]>([:])
     private let indexTTL: Double
     private let negativeTTL: Duration
@@ -58,6 +59,7 @@ public final class ProxyService: Sendable {
 
     public func shutdown() async {
         try? await client.shutdown()
+        await transfers.shutdown()
         cache.flushUse()
         accessLog?.flush()
     }
@@ -83,7 +85,9 @@ public final class ProxyService: Sendable {
             let download = Download(key: key)
             active[key.text] = download
             metrics.inFlight.wrappingAdd(1, ordering: .relaxed)
-            Task { await self.run(download, preferredUpstream: preferredUpstream, previous: previous) }
+            Task(executorPreference: transfers) {
+                await self.run(download, preferredUpstream: preferredUpstream, previous: previous)
+            }
             return .download(download)
         }
     }
