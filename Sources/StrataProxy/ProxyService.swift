@@ -43,6 +43,9 @@ public final class ProxyService: Sendable {
         http.decompression = .disabled
         http.timeout = .init(connect: .seconds(10), read: .seconds(configuration.upstreamTimeout.components.seconds))
         http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        // A mirror that refuses connections fails at once, so the next one is tried (AsyncHTTPClient
+        // would otherwise retry with backoff until the connect timeout: 10 s per request).
+        http.connectionPool.retryConnectionEstablishment = false
         if let ca = configuration.upstreamCA {
             guard FileManager.default.isReadableFile(atPath: ca) else {
                 throw StrataError(.notFound, "upstream CA file \(ca) cannot be read")
