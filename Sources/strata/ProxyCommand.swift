@@ -12,7 +12,8 @@ extension Strata {
                 Clients use it as an HTTP proxy (apt: Acquire::http::Proxy "http://HOST:3142"; dnf: proxy=; \
                 http_proxy=) or as a mirror by path: http://HOST:3142/BACKEND/dists/... Only configured \
                 upstreams are fetched; without --backend or a config file, the repositories of this host's \
-                apt sources are the backends. /metrics (Prometheus) and /_strata/ (status page) report figures.
+                apt sources are the backends. /metrics (Prometheus) and /_strata/ (status page) report figures. \
+                `strata proxy` runs `strata proxy serve`; its options: `strata proxy serve --help`. See docs/proxy.md.
                 """,
             subcommands: [Serve.self, Clean.self], defaultSubcommand: Serve.self)
     }
