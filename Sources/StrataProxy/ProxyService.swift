@@ -23,7 +23,7 @@ public final class ProxyService: Sendable {
     let metrics = ProxyMetrics()
     let accessLog: AccessLog?
     private let client: HTTPClient
-    private let transfers = TransferExecutor(threads: 2)
+    private let transfers = TransferExecutor(threads: 8)
     private let active = Mutex<[String: Download]>([:])
     private let indexTTL: Double
     private let negativeTTL: Duration

@@ -5,7 +5,8 @@
 // blocking reads, `strata proxy clean` on a large cache). A transfer whose continuation waits
 // behind such work holds every client of that file; in the test process, with tests blocking
 // workers in parallel, misses stalled for 15 s. Transfers only await the upstream and write to
-// their temporary file, so two threads carry many.
+// their temporary file, flushing it at the end (a blocking fsync): eight threads keep one flush
+// from holding up the other transfers.
 import NIOPosix
 
 final class TransferExecutor: TaskExecutor {
