@@ -189,8 +189,7 @@ public struct ProxyConfiguration: Sendable {
         for (key, value) in map.sorted(by: { $0.key < $1.key }) {
             switch key {
             case "listen":
-                guard let text = value as? String else { throw fail(key, "HOST:PORT") }
-                try setListen(text)
+                guard let text = value as? String, (try? setListen(text)) != nil else { throw fail(key, "HOST:PORT") }
             case "cache":
                 guard let text = value as? String else { throw fail(key, "a directory") }
                 cacheDirectory = text

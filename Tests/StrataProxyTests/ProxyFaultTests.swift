@@ -177,6 +177,11 @@ struct ProxyFaultTests {
                 let second = try await proxy.get("/up/pool/main/n/nosuch/nosuch_1_amd64.deb")
                 #expect(first.status == 404 && second.status == 404)
                 #expect(upstream.requestCount(path: "/pool/main/n/nosuch/nosuch_1_amd64.deb") == 1)
+                // The figures for a person and for Prometheus say so.
+                let status = try await proxy.get("/_strata/")
+                #expect(status.status == 200 && String(decoding: status.body, as: UTF8.self).contains("strata proxy"))
+                let metrics = String(decoding: try await proxy.get("/metrics").body, as: UTF8.self)
+                #expect(metrics.contains("strata_proxy_negative_hits_total 1\n"))
             }
         }
     }
