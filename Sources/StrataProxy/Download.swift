@@ -95,6 +95,14 @@ final class Download: Sendable {
         }
     }
 
+    /// Whether clients were told to stream this transfer (a stale copy can no longer replace it).
+    var hasStreamed: Bool {
+        state.withLock { state in
+            if case .stream = state.outcome { return true }
+            return false
+        }
+    }
+
     func progress() -> StreamProgress {
         state.withLock { state in
             let available = state.complete ? state.written : min(state.written, state.length &- 1)
@@ -173,6 +181,9 @@ final class Download: Sendable {
         let waiters = state.withLock { state in
             if case .failed(_, let reason) = outcome {
                 state.failure = reason
+            } else if case .stream = state.outcome, !state.complete {
+                // Clients already streaming cannot be given another answer: cut them off.
+                state.failure = "the transfer ended before its last byte"
             }
             if state.outcome == nil { state.outcome = outcome }
             defer {

@@ -215,7 +215,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             case .none: break
             case .unsatisfiable:
                 headers.append(("Content-Range", "bytes */\(entry.size)"))
-                return sendSimple(context, status: .rangeNotSatisfiable, text: "", extra: headers)
+                return sendSimple(
+                    context, status: .rangeNotSatisfiable, text: "", extra: headers.filter { $0.0 != "Content-Type" })
             case .range(let requested):
                 range = requested
                 status = .partialContent

@@ -143,7 +143,7 @@ public final class ProxyService: Sendable {
             if previous != nil { cache.remove(key.text) }
             cache.rememberNotFound(key.text, until: .now + negativeTTL)
             end(download, .failed(.notFound, "\(key): not found upstream"))
-        } else if let previous, download.progress().available == 0 {
+        } else if let previous, !download.hasStreamed {
             metrics.add(.staleServed)
             Log.proxy.warning("\(key): serving the cached copy: \(failure?.1 ?? "upstream failed")")
             end(download, .entry(previous, .stale))
@@ -222,6 +222,10 @@ public final class ProxyService: Sendable {
     /// Whether `url` lies under a configured upstream (redirect targets must).
     func isConfiguredUpstream(_ url: String) -> Bool {
         guard let target = try? Upstream(url) else { return false }
+        // `..`, `.` and encoded slashes could climb out of a base path: such targets are refused.
+        guard case .success = RequestRouter.segments(of: target.basePath.isEmpty ? "/" : target.basePath) else {
+            return false
+        }
         return configuration.backends.contains { backend in
             backend.upstreams.contains { upstream in
                 upstream.scheme == target.scheme && upstream.host == target.host && upstream.port == target.port
@@ -291,6 +295,15 @@ public final class ProxyService: Sendable {
                 .badGateway,
                 "\(url): sha256 \(digest.hex) does not match \(expected.sha256.hex) named by the cached index; not stored")
         }
+        // An index's file list is read before any client has its last byte: a client that got the
+        // new InRelease asks for the Packages it names next, which must be checked against it.
+        if catalog.isCatalogued(key.text) {
+            do {
+                try catalog.add(key: key.text, file: temp.path)
+            } catch {
+                Log.proxy.warning("\(key): cached, but its file list could not be read: \(error)")
+            }
+        }
         download.releaseStream()
         let now = Date().timeIntervalSince1970
         let entry = CacheEntry(
@@ -310,13 +323,6 @@ public final class ProxyService: Sendable {
         }
         metrics.inFlight.wrappingSubtract(1, ordering: .relaxed)
         download.finish(entry, status: .miss)
-        if catalog.isCatalogued(key.text) {
-            do {
-                try catalog.add(key: key.text, file: cache.blobs.path(of: digest))
-            } catch {
-                Log.proxy.warning("\(key): cached, but its file list could not be read: \(error)")
-            }
-        }
         return .done
     }
 }

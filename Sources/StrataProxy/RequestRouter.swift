@@ -66,7 +66,8 @@ struct RequestRouter: Sendable {
         guard let first = segments.first, let index = backends.firstIndex(where: { $0.name == first }) else {
             // apt-cacher-ng's form, /HOST[:PORT]/PATH, which `strata build --proxy` sends too.
             if let first = segments.first, first.contains(".") || first.contains(":"), segments.count > 1 {
-                return routeAbsolute("http://" + segments.joined(separator: "/"))
+                // The segments are decoded already: encode the path again so it is decoded once.
+                return routeAbsolute("http://\(first)/" + Self.encode(segments.dropFirst().joined(separator: "/")))
             }
             return .refuse(.notFound, "no backend named '\(segments.first ?? "")' (path-mapped requests are /BACKEND/PATH)")
         }

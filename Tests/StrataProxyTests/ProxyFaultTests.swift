@@ -168,6 +168,45 @@ struct ProxyFaultTests {
         }
     }
 
+    @Test("a revalidation that breaks off after its head cuts the streaming client off instead of hanging it")
+    func revalidationBreaksAfterHead() async throws {
+        let tree = try makeUpstreamTree(files: ["dists/stable/Release": 5000])
+        try await LoopbackHTTPServer.withServer(serving: tree) { upstream in
+            try await ProxyHarness.with(backends: ["up=\(upstream.baseURL)"], indexTTL: .zero) { proxy in
+                #expect(try await proxy.get("/up/dists/stable/Release").status == 200)
+                // New content upstream (so no 304), announced in full, then the connection drops.
+                try Data(pseudoRandomBytes(6000, seed: 99)).write(to: URL(fileURLWithPath: "\(tree)/dists/stable/Release"))
+                upstream.setFault(.truncate(after: 0), for: "/dists/stable/Release")
+                let exchange = try await RawHTTPClient.exchange(
+                    port: proxy.port, RawHTTPClient.request("GET", "/up/dists/stable/Release", port: proxy.port, keepAlive: true),
+                    idleTimeout: .seconds(5))
+                #expect(exchange.closedByServer, "the client was left waiting on a transfer that had ended")
+                if let response = exchange.responses().first, response.status == 200 {
+                    #expect(response.isTruncated)
+                }
+                await proxy.settle()
+                upstream.setFault(nil, for: "/dists/stable/Release")
+                let good = try await proxy.get("/up/dists/stable/Release")
+                #expect(good.status == 200 && good.body.count == 6000)
+            }
+        }
+    }
+
+    @Test("redirect targets that climb out of a base path are not followed")
+    func redirectTraversalRefused() async throws {
+        var configuration = ProxyConfiguration()
+        configuration.cacheDirectory = try TemporaryDirectory.make(prefix: "proxycache")
+        configuration.accessLog = nil
+        try configuration.addBackend("debian=http://mirror.test/debian")
+        let service = try ProxyService(configuration: configuration)
+        #expect(service.isConfiguredUpstream("http://mirror.test/debian/pool/x.deb"))
+        #expect(!service.isConfiguredUpstream("http://mirror.test/debian/../other/x.deb"))
+        #expect(!service.isConfiguredUpstream("http://mirror.test/debian/%2e%2e/other/x.deb"))
+        #expect(!service.isConfiguredUpstream("http://mirror.test/debianother/x.deb"))
+        #expect(!service.isConfiguredUpstream("https://mirror.test/debian/pool/x.deb"))
+        await service.shutdown()
+    }
+
     @Test("a 404 from upstream is remembered briefly")
     func negativeCaching() async throws {
         let tree = try makeUpstreamTree(files: Self.files)

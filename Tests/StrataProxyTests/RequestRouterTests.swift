@@ -32,6 +32,12 @@ import Testing
                 == .file(CacheKey(backend: 1, name: "rpms", path: "repodata/repomd.xml"), preferredUpstream: 0))
     }
 
+    @Test func pathFormDecodesOnce() {
+        #expect(
+            router.route(method: .GET, uri: "/mirror.test/debian/pool/foo_1%253a2.deb")
+                == .file(CacheKey(backend: 0, name: "debian", path: "pool/foo_1%3a2.deb"), preferredUpstream: 0))
+    }
+
     @Test func aptCacherNgPathFormNamesTheUpstreamHost() {
         #expect(
             router.route(method: .GET, uri: "/mirror.test/debian/dists/stable/InRelease")
