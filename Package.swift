@@ -32,6 +32,7 @@ let package = Package(
         .target(
             name: "StrataCore",
             dependencies: [
+                "CStrataShim",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -53,7 +54,7 @@ let package = Package(
             name: "StrataBuild",
             dependencies: [
                 "StrataCore", "StrataTemplate", "StrataSolver", "StrataDeb", "StrataRPM", "StrataStore",
-                "StrataFetch", "StrataArchive",
+                "StrataFetch", "StrataArchive", "CStrataShim",
             ]),
         .target(
             name: "StrataProxy",

@@ -1,6 +1,13 @@
+#define _GNU_SOURCE
 #include "CStrataShim.h"
 
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 int strata_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0);
@@ -12,4 +19,36 @@ ssize_t strata_fgetxattr(int fd, const char *name, void *value, size_t size) {
 
 ssize_t strata_flistxattr(int fd, char *list, size_t size) {
     return flistxattr(fd, list, size);
+}
+
+static int strata_signal_pipe = -1;
+
+static void strata_signal_handler(int signo) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signo;
+    if (strata_signal_pipe >= 0) (void)!write(strata_signal_pipe, &byte, 1);
+    errno = saved;
+}
+
+int strata_signals_to_pipe(int fd, const int *signals, int count) {
+    strata_signal_pipe = fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = strata_signal_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (int i = 0; i < count; i++) {
+        if (sigaction(signals[i], &action, NULL) != 0) return -1;
+    }
+    return 0;
+}
+
+static int strata_remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    (void)remove(path);
+    return 0;
+}
+
+int strata_remove_tree(const char *path) {
+    return nftw(path, strata_remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }

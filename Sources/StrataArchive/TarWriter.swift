@@ -1,6 +1,6 @@
 // Writing a tar archive deterministically with libarchive's "pax restricted" format: plain
 // ustar headers, plus a pax extended header only for what ustar cannot hold (long or non-ASCII
-// names, large ids or sizes, extended attributes as `SCHILY.xattr.*`/`LIBARCHIVE.xattr.*`).
+// names, large ids or sizes, extended attributes as `SCHILY.xattr.*` only).
 // GNU tar, bsdtar, Docker and containerd read it. The output depends only on the entries added
 // and the compression (TarCompression.swift): no host names, no access/change times, fixed
 // 10240-byte blocks. Entry names: the root as `./`, directories with a trailing `/`, every
@@ -26,6 +26,10 @@ public final class TarWriter {
         self.handle = handle
         self.path = path
         try archive_write_set_format_pax_restricted(handle).check(handle, .internalError, "\(path): pax format")
+        // Extended attributes as SCHILY.xattr.* only: GNU tar reads those and warns about every
+        // LIBARCHIVE.xattr.* record, which libarchive writes beside them by default.
+        try archive_write_set_format_option(handle, "pax", "xattrheader", "SCHILY")
+            .check(handle, .internalError, "\(path): pax xattr header")
         try compression.configure(handle)
         try archive_write_set_bytes_per_block(handle, 10240).check(handle, .internalError, "\(path): block size")
         try UTF8Locale.with { archive_write_open_filename(handle, path) }.check(handle, .io, "\(path): cannot create")

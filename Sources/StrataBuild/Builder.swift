@@ -18,17 +18,6 @@ public struct Builder: Sendable {
         case directory
         case tar(TarCompression)
 
-        /// `tar`, `tar.gz`, `tar.zst`, `tar.xz`, `dir`.
-        public init?(name: String) {
-            switch name {
-            case "dir": self = .directory
-            case "tar": self = .tar(.none)
-            case "tar.gz": self = .tar(.gzip)
-            case "tar.zst": self = .tar(.zstd)
-            case "tar.xz": self = .tar(.xz)
-            default: return nil
-            }
-        }
     }
 
     public struct Result: Sendable {
@@ -137,7 +126,8 @@ public struct Builder: Sendable {
         }
 
         report("finalize")
-        _ = try Finalizer.cleanup(root: scratch.merged, globs: spec.cleanup)
+        let owned = Set(packages.flatMap { $0.entries.map { Composer.mergedPath($0.path) } })
+        _ = try Finalizer.cleanup(root: scratch.merged, globs: spec.cleanup, owned: owned)
         try Finalizer.resetMachineID(root: scratch.merged)
         try Finalizer.writeAptSources(
             root: scratch.merged, repositories: lock.repositories,
@@ -147,7 +137,8 @@ public struct Builder: Sendable {
         report("export: \(output)")
         let hardlinks = Set(packages.flatMap(\.declaredHardlinks))
         let stats = try Exporter.export(
-            root: scratch.merged, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
+            root: scratch.merged, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks,
+            mtimes: PackageDates(packages: packages, scratch: scratch).date(of:))
         report("commit: the tree into the store")
         let commit = try Committer(store: store).commit(
             root: scratch.merged, hardlinks: hardlinks, knownObjects: try knownObjects(packages), clampMtime: epoch,
@@ -178,7 +169,7 @@ extension Builder {
 
 extension Lockfile {
     /// The newest date of the indexes, as seconds since the epoch.
-    var newestIndexDate: Int64? {
+    public var newestIndexDate: Int64? {
         let parser = ISO8601DateFormatter()
         return repositories.compactMap { $0.date.flatMap(parser.date(from:)) }.max().map { Int64($0.timeIntervalSince1970) }
     }

@@ -29,6 +29,8 @@ struct ComposeEntry: Sendable {
     var mode: UInt32
     var uid: UInt32
     var gid: UInt32
+    /// The package's date of the path (the export uses it while the path is as the package left it).
+    var mtime: Int64? = nil
 }
 
 struct Composer {

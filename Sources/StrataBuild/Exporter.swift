@@ -1,37 +1,90 @@
 // Export: the finished tree as the output the user asked for: a reproducible tar (sorted entries,
 // numeric owners, mtimes clamped, fixed compression settings, only the packages' own hardlinks)
-// or a plain directory (a copy with `cp -a`, for systemd-nspawn and inspection).
+// or a plain directory (a copy with `cp -a`, for systemd-nspawn and inspection), new or into an
+// empty directory (a mount point). A tar is written under a temporary name beside the output and
+// renamed when complete; nothing partial is left behind by an error or an interruption.
 import Foundation
 import StrataArchive
 import StrataCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 enum Exporter {
+    /// - Parameter mtimes: the package's date for a path, while the path is as the package left it.
     static func export(
-        root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>
+        root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>,
+        mtimes: ((String) -> Int64?)? = nil
     ) throws -> (files: Int, bytes: UInt64) {
-        let directory = (output as NSString).deletingLastPathComponent
+        let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
+        let directory = (target as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         switch format {
         case .tar(let compression):
-            let temp = "\(output).strata-\(UInt64.random(in: 0...UInt64.max))"
+            let temp = "\(target).strata-\(UInt64.random(in: 0...UInt64.max))"
             do {
-                let stats = try TarWriter.exportDirectory(
-                    root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
-                    hardlinks: hardlinks)
-                guard rename(temp, output) == 0 else { throw StrataError(.io, "cannot move the output to \(output)") }
+                let stats = try Interruption.whileRunning(cleanup: { _ = unlink(temp) }) {
+                    try TarWriter.exportDirectory(
+                        root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
+                        hardlinks: hardlinks, mtimes: mtimes)
+                }
+                guard rename(temp, target) == 0 else {
+                    throw StrataError(.io, "cannot move the output to \(target): \(String(cString: strerror(errno)))")
+                }
                 return (stats.entries, stats.bytes)
             } catch {
                 unlink(temp)
                 throw error
             }
         case .directory:
-            if FileManager.default.fileExists(atPath: output) {
-                throw StrataError(.invalidInput, "\(output) exists; a directory output must not (remove it first)")
+            // An existing output was checked to be an empty directory before the build began;
+            // only what this copy creates is removed on failure.
+            let existed = FileManager.default.fileExists(atPath: target)
+            let undo: @Sendable () -> Void = {
+                if existed {
+                    for name in (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? [] {
+                        Scratch.removeTree("\(target)/\(name)")
+                    }
+                } else {
+                    Scratch.removeTree(target)
+                }
             }
-            let copy = try Command.run("/bin/cp", ["-a", "--", root, output])
-            guard copy.status == 0 else { throw StrataError(.io, "cannot copy the tree to \(output): \(copy.stderr)") }
-            let count = try Command.run("/usr/bin/find", [output, "-xdev"])
-            return (count.stdoutText.split(separator: "\n").count, 0)
+            let copy = try Interruption.whileRunning(cleanup: undo) {
+                try Command.run("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
+            }
+            guard copy.status == 0 else {
+                undo()
+                throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)")
+            }
+            let files = try dateCopy(target, clampMtime: clampMtime, mtimes: mtimes)
+            return (files, 0)
         }
+    }
+
+    /// Dates every path of a directory output as the tar would: the package's date where it has
+    /// one, clamped to `clampMtime` (directories last, as setting a child's date leaves its
+    /// directory's alone but creating one does not).
+    /// - Returns: the number of paths.
+    private static func dateCopy(_ root: String, clampMtime: Int64, mtimes: ((String) -> Int64?)?) throws -> Int {
+        var count = 0
+        func visit(_ relative: String) throws {
+            let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
+            var st = stat()
+            guard lstat(absolute, &st) == 0 else { throw StrataError(.io, "lstat \(absolute): \(String(cString: strerror(errno)))") }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                for name in try FileManager.default.contentsOfDirectory(atPath: absolute).sorted() {
+                    try visit(relative.isEmpty ? name : "\(relative)/\(name)")
+                }
+            }
+            let mtime = min(clampMtime, mtimes?(relative) ?? Int64(st.st_mtim.tv_sec))
+            var times = [timespec(tv_sec: Int(mtime), tv_nsec: 0), timespec(tv_sec: Int(mtime), tv_nsec: 0)]
+            guard utimensat(AT_FDCWD, absolute, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw StrataError(.io, "cannot set the date of \(absolute): \(String(cString: strerror(errno)))")
+            }
+            count += 1
+        }
+        try visit("")
+        return count
     }
 }

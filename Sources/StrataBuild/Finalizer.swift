@@ -2,7 +2,10 @@
 // `cleanup` globs: ssh host keys, logs, apt lists, *-old files, …), leave /etc/machine-id empty
 // so systemd makes a new one on first boot, and write the apt sources the template was built
 // from. Globs match one path component at a time with fnmatch(3) and never follow a symlink, so a
-// hostile `var/log -> /var/log` cannot make cleanup delete the host's files.
+// hostile `var/log -> /var/log` cannot make cleanup delete the host's files. Cleanup never removes
+// what a package ships: a matched directory a package owns is emptied of what no package owns
+// (so `/var/lib/apt/lists/*` keeps apt's `partial/` and `dpkg --verify` stays clean), and a
+// matched file a package ships is left in place.
 import Foundation
 import StrataCore
 import StrataStore
@@ -13,17 +16,34 @@ import StrataStore
 
 enum Finalizer {
     /// Applies `globs` (absolute, as the template writes them) under `root`.
+    /// - Parameter owned: the paths (relative, merged /usr) that packages ship.
     /// - Returns: the paths removed, relative to the root, sorted.
-    static func cleanup(root: String, globs: [String]) throws -> [String] {
+    static func cleanup(root: String, globs: [String], owned: Set<String> = []) throws -> [String] {
         var removed = [String]()
         for glob in globs {
             let parts = glob.split(separator: "/").map(String.init)
-            try match(root: root, relative: "", pattern: parts[...], removed: &removed)
+            try match(root: root, relative: "", pattern: parts[...], owned: owned, removed: &removed)
         }
         return removed.sorted()
     }
 
-    private static func match(root: String, relative: String, pattern: ArraySlice<String>, removed: inout [String]) throws {
+    /// Removes `path` unless a package owns it; of an owned directory, removes what is not owned.
+    private static func remove(root: String, path: String, owned: Set<String>, removed: inout [String]) throws {
+        guard owned.contains(path) else {
+            try FileManager.default.removeItem(atPath: "\(root)/\(path)")
+            removed.append(path)
+            return
+        }
+        var st = stat()
+        guard lstat("\(root)/\(path)", &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        for name in try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(path)").sorted() {
+            try remove(root: root, path: "\(path)/\(name)", owned: owned, removed: &removed)
+        }
+    }
+
+    private static func match(
+        root: String, relative: String, pattern: ArraySlice<String>, owned: Set<String>, removed: inout [String]
+    ) throws {
         guard let head = pattern.first else { return }
         let rest = pattern.dropFirst()
         let directory = relative.isEmpty ? root : "\(root)/\(relative)"
@@ -40,10 +60,9 @@ enum Finalizer {
             guard lstat("\(root)/\(path)", &st) == 0 else { continue }
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
             if rest.isEmpty {
-                try FileManager.default.removeItem(atPath: "\(root)/\(path)")
-                removed.append(path)
+                try remove(root: root, path: path, owned: owned, removed: &removed)
             } else if isDirectory {  // never through a symlink
-                try match(root: root, relative: path, pattern: rest, removed: &removed)
+                try match(root: root, relative: path, pattern: rest, owned: owned, removed: &removed)
             }
         }
     }

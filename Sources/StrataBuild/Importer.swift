@@ -30,6 +30,9 @@ struct ImportedPackage: Sendable {
 
 /// What `packages/<blob>` does not hold: control members and the archive's path order.
 struct PackageControlRecord: Codable {
+    /// What the import recorded: 2 added each path's mtime to the tree. A record of an older
+    /// format makes the package be read again.
+    var format: Int?
     var name: String
     var architecture: String
     var control: [String: Data]
@@ -37,6 +40,7 @@ struct PackageControlRecord: Codable {
 }
 
 struct Importer {
+    static let format = 2
     let store: Store
 
     private func recordPath(_ blob: SHA256Digest) -> String { "\(store.root)/control/\(blob.hex).json" }
@@ -45,7 +49,7 @@ struct Importer {
     /// - Returns: the package, and whether it was read now (false: found in the store).
     func importDeb(blob: SHA256Digest, what: String) throws -> (ImportedPackage, Bool) {
         if let tree = try store.packageTree(blob: blob), let data = FileManager.default.contents(atPath: recordPath(blob)),
-            let record = try? JSONDecoder().decode(PackageControlRecord.self, from: data)
+            let record = try? JSONDecoder().decode(PackageControlRecord.self, from: data), record.format == Self.format
         {
             return (try package(blob: blob, record: record, manifest: store.readTree(tree)), false)
         }
@@ -79,23 +83,27 @@ struct Importer {
                         }
                         let object = try store.addObject(
                             temp, contentDigest: hasher.finalize(), size: UInt64(hasher.count), metadata: metadata)
-                        entries[path] = .file(path, object: object, size: UInt64(hasher.count), metadata: metadata)
+                        entries[path] = TreeEntry(
+                            path: path, kind: .file, metadata: metadata, object: object, size: UInt64(hasher.count),
+                            mtime: entry.mtime)
                     } catch {
                         temp.discard()
                         throw error
                     }
                 case .directory:
-                    entries[path] = .directory(path, metadata: metadata)
+                    entries[path] = TreeEntry(path: path, kind: .directory, metadata: metadata, mtime: entry.mtime)
                 case .symlink(let target):
-                    entries[path] = .symlink(path, target: target, metadata: metadata)
+                    entries[path] = TreeEntry(path: path, kind: .symlink, metadata: metadata, target: target, mtime: entry.mtime)
                 case .hardlink(let target):
-                    entries[path] = TreeEntry(path: path, kind: .hardlink, metadata: metadata, target: target)
+                    entries[path] = TreeEntry(path: path, kind: .hardlink, metadata: metadata, target: target, mtime: entry.mtime)
                 case .characterDevice(let major, let minor):
-                    entries[path] = TreeEntry(path: path, kind: .characterDevice, metadata: metadata, major: major, minor: minor)
+                    entries[path] = TreeEntry(
+                        path: path, kind: .characterDevice, metadata: metadata, major: major, minor: minor, mtime: entry.mtime)
                 case .blockDevice(let major, let minor):
-                    entries[path] = TreeEntry(path: path, kind: .blockDevice, metadata: metadata, major: major, minor: minor)
+                    entries[path] = TreeEntry(
+                        path: path, kind: .blockDevice, metadata: metadata, major: major, minor: minor, mtime: entry.mtime)
                 case .fifo:
-                    entries[path] = TreeEntry(path: path, kind: .fifo, metadata: metadata)
+                    entries[path] = TreeEntry(path: path, kind: .fifo, metadata: metadata, mtime: entry.mtime)
                 }
             }
         } catch let error as StrataError {
@@ -111,7 +119,7 @@ struct Importer {
         let manifest = TreeManifest(entries: Array(entries.values)).canonicalized()
         let tree = try store.writeTree(manifest)
         let record = PackageControlRecord(
-            name: name, architecture: architecture, control: control.mapValues { Data($0) }, paths: paths)
+            format: Self.format, name: name, architecture: architecture, control: control.mapValues { Data($0) }, paths: paths)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try FileSystem.writeAtomically(Array(try encoder.encode(record)), to: recordPath(blob))
@@ -148,6 +156,7 @@ struct Importer {
         case .blockDevice: kind = .blockDevice(major: entry.major ?? 0, minor: entry.minor ?? 0)
         case .fifo: kind = .fifo
         }
-        return ComposeEntry(path: entry.path, kind: kind, mode: entry.mode, uid: entry.uid, gid: entry.gid)
+        return ComposeEntry(
+            path: entry.path, kind: kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime)
     }
 }

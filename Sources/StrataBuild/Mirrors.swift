@@ -2,26 +2,56 @@
 // host's apt configuration. A role nothing names is an error that says how to name it.
 import StrataCore
 import StrataDeb
+import StrataTemplate
 
 public struct MirrorMap: Sendable {
     public var roles: [String: String]
+    /// The roles `--mirror` named, which a template must use (a typo is an error, not ignored).
+    public var overridden: Set<String>
 
-    public init(roles: [String: String]) { self.roles = roles }
+    public init(roles: [String: String], overridden: Set<String> = []) {
+        self.roles = roles
+        self.overridden = overridden
+    }
+
+    /// The schemes strata fetches from.
+    static let schemes = ["http://", "https://", "file://"]
 
     /// The host's mirrors, overridden by `overrides` (`URL` alone sets the `debian` role;
     /// `ROLE=URL` sets that role).
     /// - Throws: ``StrataError`` `.invalidInput` for an override that is not a URL.
     public static func host(overrides: [String]) throws -> MirrorMap {
         var roles = HostAptSources.mirrorRoles()
+        var overridden = Set<String>()
         for override in overrides {
             let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
             let (role, url) = parts.count == 2 && !parts[0].contains("/") ? (parts[0], parts[1]) : ("debian", override)
             guard url.contains("://") else {
                 throw StrataError(.invalidInput, "--mirror \(override): expected URL or ROLE=URL (http://, https:// or file://)")
             }
+            guard schemes.contains(where: { url.lowercased().hasPrefix($0) }) else {
+                throw StrataError(
+                    .invalidInput,
+                    "--mirror \(override): strata fetches over http://, https:// or file://, not \(url.prefix { $0 != ":" })://")
+            }
             roles[role] = url.hasSuffix("/") ? String(url.dropLast()) : url
+            overridden.insert(role)
         }
-        return MirrorMap(roles: roles)
+        return MirrorMap(roles: roles, overridden: overridden)
+    }
+
+    /// - Throws: ``StrataError`` `.invalidInput` when `--mirror` names a role that none of
+    ///   `spec`'s repositories uses, listing the roles it does use.
+    public func check(_ spec: TemplateSpec) throws {
+        let used = Set(spec.repositories.compactMap { $0.url == nil ? $0.mirror : nil })
+        let unknown = overridden.subtracting(used).sorted()
+        guard let first = unknown.first else { return }
+        let suggestion = NameSuggestion.closest(to: first, in: Array(used)).map { " (did you mean '\($0)'?)" } ?? ""
+        let roles = used.isEmpty ? "none: its repositories name their URLs" : used.sorted().joined(separator: ", ")
+        throw StrataError(
+            .invalidInput,
+            "--mirror \(first)=…: \(spec.target) has no repository with mirror role '\(first)'\(suggestion); "
+                + "the roles it uses: \(roles)")
     }
 
     /// The URL of `repository`.

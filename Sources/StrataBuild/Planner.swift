@@ -30,6 +30,7 @@ public struct Planner: Sendable {
     /// - Throws: ``StrataError``: `.verificationFailed` for an index that does not verify,
     ///   `.unsatisfiable` with libsolv's problems, `.notFound` for a requested name nothing provides.
     public func resolve(_ spec: TemplateSpec, why: String? = nil) async throws -> Resolution {
+        try mirrors.check(spec)
         switch spec.family {
         case .deb:
             let client = DebRepositoryClient(fetcher: fetcher, architecture: spec.architecture)

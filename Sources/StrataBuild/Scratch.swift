@@ -3,6 +3,7 @@
 // scripts run in). The lower layer is never written through: the kernel copies a file up before
 // a script changes it, so store objects stay as they were. Where overlayfs cannot be mounted
 // (not root, or a file system that refuses it), merged/ is a plain copy of lower/ instead.
+import CStrataShim
 import Foundation
 import StrataCore
 import StrataStore
@@ -26,6 +27,10 @@ final class Scratch: @unchecked Sendable {
     var merged: String { "\(root)/merged" }
     private var mounted = false
     private var tmpfsMounted = false
+    /// Whether merged/ is the overlay (upper/ then holds exactly what the scripts changed).
+    var overlayMounted: Bool { mounted }
+    /// Undoes everything if the process is interrupted (SIGINT, SIGTERM) while the build runs.
+    private var interruption: Interruption.Token?
 
     init(storeRoot: String) throws {
         Self.removeAbandoned(storeRoot: storeRoot)
@@ -41,7 +46,18 @@ final class Scratch: @unchecked Sendable {
         }
         for dir in [lower, writable, merged] { try FileSystem.makeDirectories(dir) }
         chmod(lower, 0o755)
+        let (root, merged, writable) = (root, merged, writable)
+        interruption = Interruption.register {
+            // Syscalls only: the process is about to exit, and tools are no longer run.
+            _ = umount2(merged, Int32(MNT_DETACH))
+            _ = umount2(writable, Int32(MNT_DETACH))
+            Self.removeTree(root)
+        }
     }
+
+    /// Removes `path` and everything below it without crossing into another file system and
+    /// without following symlinks (nftw with FTW_PHYS | FTW_MOUNT, children first).
+    static func removeTree(_ path: String) { _ = strata_remove_tree(path) }
 
     /// Unmounts and removes the scratch directories of builds that are no longer running.
     static func removeAbandoned(storeRoot: String) {
@@ -86,6 +102,8 @@ final class Scratch: @unchecked Sendable {
 
     /// Unmounts and deletes everything.
     func remove() {
+        if let interruption { Interruption.unregister(interruption) }
+        interruption = nil
         if mounted { _ = umount2(merged, Int32(MNT_DETACH)) }
         if tmpfsMounted { _ = umount2(writable, Int32(MNT_DETACH)) }
         mounted = false

@@ -29,6 +29,9 @@ public enum Command {
         } catch {
             throw StrataError(.toolFailed, "cannot run \(executable): \(error.localizedDescription)")
         }
+        let pid = process.processIdentifier
+        Interruption.adopt(pid)
+        defer { Interruption.release(pid) }
         if let input {
             inPipe.fileHandleForWriting.write(Data(input))
             try? inPipe.fileHandleForWriting.close()
@@ -44,6 +47,7 @@ public enum Command {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
+        Interruption.parkIfInterrupted()
         return Output(
             status: process.terminationStatus, stdout: [UInt8](outData),
             stderr: String(decoding: errData.get(), as: UTF8.self))

@@ -8,7 +8,8 @@
 //   {"gid":0,"kind":"file","mode":"4755","object":"<64 hex>","path":"usr/bin/su","size":72000,"uid":0,
 //    "xattrs":{"security.capability":"<base64>"}}
 //
-// `mode` is octal permission bits (file type is `kind`); `xattrs` is left out when empty. Paths are
+// `mode` is octal permission bits (file type is `kind`); `xattrs` is left out when empty; `mtime`
+// (seconds) only in package trees, where it is the package's own date of the path. Paths are
 // relative ("usr/bin/su"), the root directory is ".". `target` is a symlink's target (any string)
 // or, for a hardlink, the path of another entry in the same tree. Files repeat their object's
 // metadata so a store written without root (objects owned by the caller) still knows it.
@@ -39,10 +40,14 @@ public struct TreeEntry: Hashable, Sendable, Codable {
     /// Device numbers (character and block devices only).
     public var major: UInt32?
     public var minor: UInt32?
+    /// The modification time the package gave the path (seconds since the epoch), kept for
+    /// package trees so an export can date each file as its package does; absent in trees
+    /// that do not record it.
+    public var mtime: Int64?
 
     public init(
         path: String, kind: Kind, metadata: FileMetadata, object: ObjectID? = nil, size: UInt64? = nil,
-        target: String? = nil, major: UInt32? = nil, minor: UInt32? = nil
+        target: String? = nil, major: UInt32? = nil, minor: UInt32? = nil, mtime: Int64? = nil
     ) {
         self.path = path
         self.kind = kind
@@ -55,6 +60,7 @@ public struct TreeEntry: Hashable, Sendable, Codable {
         self.target = target
         self.major = major
         self.minor = minor
+        self.mtime = mtime
     }
 
     /// A regular file stored as `object`.
@@ -73,7 +79,7 @@ public struct TreeEntry: Hashable, Sendable, Codable {
     /// The mode, owner and xattrs as one value.
     public var metadata: FileMetadata { FileMetadata(mode: mode, uid: uid, gid: gid, xattrs: xattrs) }
 
-    enum CodingKeys: String, CodingKey { case path, kind, mode, uid, gid, xattrs, object, size, target, major, minor }
+    enum CodingKeys: String, CodingKey { case path, kind, mode, uid, gid, xattrs, object, size, target, major, minor, mtime }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -88,6 +94,7 @@ public struct TreeEntry: Hashable, Sendable, Codable {
         target = try c.decodeIfPresent(String.self, forKey: .target)
         major = try c.decodeIfPresent(UInt32.self, forKey: .major)
         minor = try c.decodeIfPresent(UInt32.self, forKey: .minor)
+        mtime = try c.decodeIfPresent(Int64.self, forKey: .mtime)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -103,6 +110,7 @@ public struct TreeEntry: Hashable, Sendable, Codable {
         try c.encodeIfPresent(target, forKey: .target)
         try c.encodeIfPresent(major, forKey: .major)
         try c.encodeIfPresent(minor, forKey: .minor)
+        try c.encodeIfPresent(mtime, forKey: .mtime)
     }
 }
 

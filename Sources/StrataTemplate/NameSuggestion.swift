@@ -1,8 +1,8 @@
 /// "Did you mean …?" for misspelt directives, selectors and variables.
-enum NameSuggestion {
+public enum NameSuggestion {
     /// The candidate closest to `name` by edit distance, when it is close enough to be a typo
     /// (at most two edits, and fewer than half the name).
-    static func closest(to name: String, in candidates: [String]) -> String? {
+    public static func closest(to name: String, in candidates: [String]) -> String? {
         let scored = candidates.map { ($0, distance(name, $0)) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         let limit = min(2, max(1, name.count / 2))
@@ -10,7 +10,7 @@ enum NameSuggestion {
     }
 
     /// `" (did you mean 'x'?)"` or the empty string.
-    static func hint(for name: String, in candidates: [String]) -> String {
+    public static func hint(for name: String, in candidates: [String]) -> String {
         guard let match = closest(to: name, in: candidates) else { return "" }
         return " (did you mean '\(match)'?)"
     }

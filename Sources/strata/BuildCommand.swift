@@ -5,6 +5,7 @@ import StrataBuild
 import StrataCore
 import StrataFetch
 import StrataStore
+import StrataTemplate
 
 extension Strata {
     struct Build: AsyncParsableCommand {
@@ -12,48 +13,61 @@ extension Strata {
             abstract: "Build a template: fetch, import, compose, configure, finalize, export.",
             discussion: """
                 Uses the lockfile when one exists (default DISTRO-VERSION-SET-ARCH.lock.json here) and \
-                writes one when none does. A lockfile whose template configuration no longer matches is \
-                re-resolved and rewritten, unless --locked is given, which refuses it instead.
+                writes one when none does. A lockfile in use is named with the age of its indexes, and \
+                the repositories are asked how many packages newer indexes would change (not with \
+                --locked). A lockfile whose template configuration no longer matches is re-resolved and \
+                rewritten, unless --locked is given, which refuses it instead. A lockfile of another \
+                target, set or architecture is refused. SOURCE_DATE_EPOCH, when set, is the time every \
+                mtime is clamped to (default: the newest index date in the lockfile).
                 """)
 
         @OptionGroup var template: TemplateOptions
         @OptionGroup var storeOptions: StoreOptions
 
-        @Option(name: .shortAndLong, help: "The output; default: DISTRO-VERSION-SET-ARCH.tar.zst (or a directory for --format dir).")
+        @Option(
+            name: .shortAndLong,
+            help: "The output: NAME.tar, .tar.gz/.tgz, .tar.zst/.tzst, .tar.xz/.txz, or DIR/ (a new or empty directory); default: DISTRO-VERSION-SET-ARCH.tar.zst.")
         var output: String?
 
-        @Option(help: "tar, tar.gz, tar.zst, tar.xz or dir; default: from the output's name, else tar.zst.")
+        @Option(help: "\(OutputTarget.formatNames); default: from the output's name, else tar.zst.")
         var format: String?
 
         @Option(help: "The lockfile to use or write.")
         var lock: String?
 
-        @Flag(help: "Refuse a lockfile that no longer matches the template instead of re-resolving.")
+        @Flag(help: "Build exactly the lockfile: refuse one that no longer matches the template, and do not ask the repositories whether it is stale.")
         var locked = false
 
         @Flag(name: .shortAndLong, help: "Print only the summary line.")
         var quiet = false
 
         func validate() throws {
-            if let format, Builder.OutputFormat(name: format) == nil {
-                throw ValidationError("--format must be tar, tar.gz, tar.zst, tar.xz or dir, not '\(format)'")
+            if let format, OutputTarget.format(named: format) == nil {
+                throw ValidationError("--format must be \(OutputTarget.formatNames), not '\(format)'")
             }
         }
 
         func run() async throws {
-            try await reportingErrors {
+            Interruption.install()
+            let report = Reporter(quiet: quiet)
+            defer { report.clear() }
+            try await reportingErrors { try await report.clearingOnError {
                 let start = Date()
+                let epoch = try SourceDateEpoch.fromEnvironment()
                 let spec = try template.load()
                 let lockPath = lock ?? Lockfile.defaultPath(target: spec.target, set: spec.set, architecture: spec.architecture)
-                let chosenFormat = format.flatMap(Builder.OutputFormat.init(name:)) ?? Self.format(of: output) ?? .tar(.zstd)
-                let outputPath = output ?? Self.defaultOutput(lockPath: lockPath, format: chosenFormat)
-                let report = Reporter(quiet: quiet)
+                let base = lockPath.hasSuffix(".lock.json") ? String(lockPath.dropLast(10)) : lockPath
+                let target = try OutputTarget.resolve(
+                    output: output, format: format, defaultBase: (base as NSString).lastPathComponent)
+                try Preflight.check(output: target, architecture: spec.architecture)
                 let planner = try storeOptions.planner()
+                try planner.mirrors.check(spec)
 
                 var lockfile: Lockfile
                 if FileManager.default.fileExists(atPath: lockPath) {
                     lockfile = try Lockfile.read(lockPath)
-                    if lockfile.configDigest != spec.configDigest || lockfile.target != spec.target || lockfile.set != spec.set {
+                    try lockfile.requireFor(spec, path: lockPath)
+                    if lockfile.configDigest != spec.configDigest {
                         if locked {
                             throw StrataError(
                                 .verificationFailed,
@@ -62,6 +76,12 @@ extension Strata {
                         report.line("lock: \(lockPath) is out of date for the template; resolving again")
                         lockfile = try await planner.resolve(spec).lockfile
                         try FileSystem.writeAtomically(try lockfile.encoded(), to: lockPath)
+                    } else {
+                        report.note("lock: using \(lockPath) (\(lockfile.ageDescription()))")
+                        if !locked {
+                            report.line("lock: asking the repositories whether newer indexes change it")
+                            report.note("lock: \(await Self.staleness(of: lockfile, spec: spec, planner: planner))")
+                        }
                     }
                 } else {
                     if locked { throw StrataError(.notFound, "\(lockPath): no lockfile (--locked needs one)") }
@@ -76,42 +96,97 @@ extension Strata {
                 var urls = [String: String]()
                 for repository in spec.repositories { urls[repository.name] = try? planner.mirrors.url(for: repository) }
                 let result = try await builder.build(
-                    spec: spec, lock: lockfile, output: outputPath, format: chosenFormat, urls: urls)
+                    spec: spec, lock: lockfile, output: target.path, format: target.format, urls: urls,
+                    sourceDateEpoch: epoch)
                 let seconds = Date().timeIntervalSince(start)
                 let size = ByteCountFormatter.string(fromByteCount: Int64(result.bytes), countStyle: .file)
                 let digest = result.outputDigest.map { " sha256 \($0.hex)" } ?? ""
+                report.clear()
                 print(
                     "built \(spec.target) --set \(spec.set) (\(spec.architecture)): \(result.packages) packages "
                         + "(\(result.imported) newly imported), \(result.files) files, \(size), "
                         + "\(String(format: "%.1f", seconds)) s -> \(result.output)\(digest)")
-            }
+            } }
         }
 
-        static func format(of output: String?) -> Builder.OutputFormat? {
-            guard let output else { return nil }
-            for name in ["tar.gz", "tar.zst", "tar.xz", "tar"] where output.hasSuffix(".\(name)") {
-                return Builder.OutputFormat(name: name)
-            }
-            return nil
-        }
-
-        static func defaultOutput(lockPath: String, format: Builder.OutputFormat) -> String {
-            let base = lockPath.hasSuffix(".lock.json") ? String(lockPath.dropLast(10)) : lockPath
-            switch format {
-            case .directory: return base
-            case .tar(let compression): return base + ".tar" + (compression == .none ? "" : ".\(compression.fileExtension)")
+        /// How many packages a resolution against the repositories as they are now would change.
+        static func staleness(of lockfile: Lockfile, spec: TemplateSpec, planner: Planner) async -> String {
+            do {
+                let now = try await planner.resolve(spec).lockfile
+                let changed = now.changes(since: lockfile).filter { !$0.hasPrefix("!") }
+                if changed.isEmpty { return "the repositories have no newer packages for it" }
+                return "newer indexes would change \(changed.count) package\(changed.count == 1 ? "" : "s") "
+                    + "(\(changed.prefix(3).joined(separator: ", "))\(changed.count > 3 ? ", …" : "")); building the locked ones; "
+                    + "`strata lock` updates the lockfile"
+            } catch {
+                return "could not ask the repositories whether it is stale (\(error)); building the locked packages"
             }
         }
     }
 }
 
-/// Stage lines on stderr: rewritten in place on a terminal, one per line otherwise, none when quiet.
-struct Reporter: Sendable {
+extension Lockfile {
+    /// - Throws: ``StrataError`` `.invalidInput` when the lockfile at `path` is for another
+    ///   target, set or architecture than `spec`: it is not overwritten, whatever `--lock` says.
+    func requireFor(_ spec: TemplateSpec, path: String) throws {
+        guard target == spec.target, set == spec.set, architecture == spec.architecture.debian else {
+            throw StrataError(
+                .invalidInput,
+                "\(path) is the lockfile of \(target) --set \(set) (\(architecture)), not of \(spec.target) --set "
+                    + "\(spec.set) (\(spec.architecture)); give another --lock path (it is left as it is)")
+        }
+    }
+
+    /// `indexes of 2026-11-02, 29 days old`.
+    func ageDescription(now: Date = Date()) -> String {
+        guard let newest = newestIndexDate else { return "its indexes carry no date" }
+        let date = Date(timeIntervalSince1970: TimeInterval(newest))
+        let days = Int(now.timeIntervalSince(date) / 86_400)
+        let day = ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withFullDate])
+        let age = days < 1 ? "less than a day old" : days == 1 ? "1 day old" : "\(days) days old"
+        return "indexes of \(day), \(age)"
+    }
+}
+
+/// Stage lines on stderr: rewritten in place on a terminal, one per line otherwise, none when
+/// quiet. A stage line left on a terminal is cleared before anything else is printed.
+final class Reporter: Sendable {
     let quiet: Bool
     let terminal = isatty(STDERR_FILENO) == 1
+    /// Whether a stage line is on the terminal's last line now.
+    private let pending = LockedBox(false)
 
+    init(quiet: Bool) { self.quiet = quiet }
+
+    /// A transient stage line.
     func line(_ text: String) {
         guard !quiet else { return }
-        FileHandle.standardError.write(Data((terminal ? "\r\u{1b}[K\(text)" : "\(text)\n").utf8))
+        if terminal {
+            pending.set(true)
+            FileHandle.standardError.write(Data("\r\u{1b}[K\(text)".utf8))
+        } else {
+            FileHandle.standardError.write(Data("\(text)\n".utf8))
+        }
+    }
+
+    /// A line that stays, also on a terminal.
+    func note(_ text: String) {
+        guard !quiet else { return }
+        clear()
+        FileHandle.standardError.write(Data("\(text)\n".utf8))
+    }
+
+    /// Runs `body`, clearing a stage line before its error is printed.
+    func clearingOnError(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch {
+            clear()
+            throw error
+        }
+    }
+
+    /// Clears a stage line left on the terminal.
+    func clear() {
+        guard terminal, pending.update({ let was = $0; $0 = false; return was }) else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
     }
 }

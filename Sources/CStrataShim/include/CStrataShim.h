@@ -15,4 +15,15 @@ ssize_t strata_fgetxattr(int fd, const char *name, void *value, size_t size);
 /// flistxattr(2), Linux 2.4: the names of an open file's attributes, each NUL-terminated.
 ssize_t strata_flistxattr(int fd, char *list, size_t size);
 
+/// sigaction(2), POSIX: installs a handler for each of `signals` that writes the signal's number as
+/// one byte to `fd` (write(2) is async-signal-safe), so a thread reading `fd` can act on it. A
+/// handler, unlike SIG_IGN, is reset to the default in programs the process executes.
+int strata_signals_to_pipe(int fd, const int *signals, int count);
+
+/// nftw(3) with FTW_DEPTH | FTW_PHYS | FTW_MOUNT, POSIX: removes `path` and everything below it,
+/// children first, never following a symlink nor entering another file system; errors on single
+/// entries are skipped (what remains stays). Uses only syscalls, so it may run while the process
+/// is being torn down.
+int strata_remove_tree(const char *path);
+
 #endif
