@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -50,5 +51,12 @@ static int strata_remove_entry(const char *path, const struct stat *sb, int flag
 }
 
 int strata_remove_tree(const char *path) {
-    return nftw(path, strata_remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    // nftw stops at a directory it cannot open (one something else removed meanwhile): go again.
+    int result = -1;
+    for (int attempt = 0; attempt < 3 && result != 0; attempt++) {
+        result = nftw(path, strata_remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        struct stat st;
+        if (lstat(path, &st) != 0 && errno == ENOENT) return 0;
+    }
+    return result;
 }

@@ -51,6 +51,7 @@ public final class TarWriter {
     ///   length differs from `entry.size`; `.io` for read or write errors.
     public func add(_ entry: ArchiveEntry, contentsOf file: String?) throws {
         guard !finished else { throw StrataError.internalError("\(path): add after finish") }
+        Interruption.checkpoint()
         let native = try entry.makeNative()
         defer { archive_entry_free(native) }
         try UTF8Locale.with { archive_write_header(handle, native) }

@@ -21,6 +21,13 @@ struct Committer {
                 origin: ["target": spec.target, "set": spec.set, "architecture": spec.architecture.debian],
                 metadata: ["packages": String(lock.packages.count), "configDigest": spec.configDigest.hex],
                 timestamp: clampMtime)
+            // An identical rebuild is the commit the ref already names: history grows only by change.
+            if let parent, let previous = try? store.readCommit(parent), previous.tree == commit.tree,
+                previous.lockDigest == commit.lockDigest, previous.origin == commit.origin,
+                previous.metadata == commit.metadata, previous.timestamp == commit.timestamp
+            {
+                return parent
+            }
             let id = try store.writeCommit(commit)
             try store.setRef(ref, to: id)
             return id

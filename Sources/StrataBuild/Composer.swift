@@ -49,6 +49,7 @@ struct Composer {
     static func mergedPath(_ path: String) -> String { DpkgDatabase.mergedUsrPath(path) }
 
     mutating func place(_ entry: ComposeEntry, at override: String? = nil) throws {
+        Interruption.checkpoint()
         // A package shipping the merged-/usr links themselves (`bin -> usr/bin`): they are made
         // by linkMergedDirectories; folding them under usr/ would point usr/bin at itself.
         if case .symlink = entry.kind, Self.mergedDirectories.contains(override ?? entry.path) { return }

@@ -69,6 +69,7 @@ struct Importer {
         let debPath = store.blobs.path(of: blob)
         do {
             try DebArchive.read(debPath, control: { control = $0 }) { entry, content in
+                Interruption.checkpoint()
                 paths.append(entry.path)
                 let path = entry.path.isEmpty ? "." : entry.path
                 let metadata = FileMetadata(mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs)

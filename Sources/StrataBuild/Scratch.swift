@@ -102,6 +102,8 @@ final class Scratch: @unchecked Sendable {
 
     /// Unmounts and deletes everything.
     func remove() {
+        // Interrupted: the clean-up thread is removing this now and ends the process.
+        Interruption.parkIfInterrupted()
         if let interruption { Interruption.unregister(interruption) }
         interruption = nil
         if mounted { _ = umount2(merged, Int32(MNT_DETACH)) }

@@ -78,6 +78,12 @@ public enum Interruption {
     static func adopt(_ pid: Int32) { state.update { _ = $0.children.insert(pid) } }
     static func release(_ pid: Int32) { state.update { _ = $0.children.remove(pid) } }
 
+    /// Called between steps of long work (per file composed, imported, exported, checked in): once
+    /// the clean-up has started, the calling thread stops here, so it no longer writes into
+    /// what the clean-up removes.
+    @inline(__always)
+    public static func checkpoint() { parkIfInterrupted() }
+
     /// Blocks forever once the clean-up has started: the caller's failure is the interruption's
     /// doing, and the clean-up thread ends the process.
     public static func parkIfInterrupted() {
@@ -92,6 +98,8 @@ public enum Interruption {
         }
         // unshare --kill-child takes its namespace down with it; a SIGTERM it would block.
         for pid in children { kill(pid, SIGKILL) }
+        // Threads in the middle of a step reach their next checkpoint and stop there.
+        usleep(50_000)
         for action in actions { action() }
         let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1b}[K" : ""
         FileHandle.standardError.write(Data("\(clear)strata: interrupted\n".utf8))

@@ -9,6 +9,7 @@ import StrataCore
 public enum FileSystem {
     /// `mkdir -p`.
     public static func makeDirectories(_ path: String) throws {
+        Interruption.checkpoint()
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -19,6 +20,7 @@ public enum FileSystem {
     /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed (unless `durable`
     /// is false: a crash may then leave an empty or torn file under the name), then renamed.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = true) throws {
+        Interruption.checkpoint()
         let parent = (path as NSString).deletingLastPathComponent
         let dir = parent.isEmpty ? "." : parent
         try makeDirectories(dir)
@@ -35,6 +37,7 @@ public enum FileSystem {
     /// Writes `bytes` to `path` without flushing: for files in a build's scratch tree, which is
     /// thrown away if the build dies (thousands of fsyncs there cost a second per build).
     public static func writeScratch(_ bytes: [UInt8], to path: String) throws {
+        Interruption.checkpoint()
         let parent = (path as NSString).deletingLastPathComponent
         try makeDirectories(parent.isEmpty ? "." : parent)
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {

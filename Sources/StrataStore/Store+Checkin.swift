@@ -38,6 +38,7 @@ extension Store {
         var entries = [TreeEntry]()
         var firstPath = [String: String]()  // "dev:ino" of a declared hardlink group → first path
         for relative in paths {
+            Interruption.checkpoint()
             let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
             var st = stat()
             guard lstat(absolute, &st) == 0 else { throw Self.ioError("cannot stat", absolute) }
