@@ -45,6 +45,12 @@ public enum Interruption {
         let signals: [Int32] = [SIGINT, SIGTERM]
         guard strata_signals_to_pipe(fds[1], signals, Int32(signals.count)) == 0 else { return }
         let thread = Thread {
+            // This thread takes the signals even when every other one blocks them (Dispatch's
+            // workers do, and so does a process started from one of them).
+            var set = sigset_t()
+            sigemptyset(&set)
+            for signal in signals { sigaddset(&set, signal) }
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
             var byte: UInt8 = 0
             while read(reader, &byte, 1) != 1 {}
             run(signal: Int32(byte))

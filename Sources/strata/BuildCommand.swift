@@ -80,7 +80,7 @@ extension Strata {
                         report.note("lock: using \(lockPath) (\(lockfile.ageDescription()))")
                         if !locked {
                             report.line("lock: asking the repositories whether newer indexes change it")
-                            report.note("lock: \(await Self.staleness(of: lockfile, spec: spec, planner: planner))")
+                            report.note("lock: \(await planner.staleness(of: lockfile, for: spec))")
                         }
                     }
                 } else {
@@ -108,43 +108,6 @@ extension Strata {
                         + "\(String(format: "%.1f", seconds)) s -> \(result.output)\(digest)")
             } }
         }
-
-        /// How many packages a resolution against the repositories as they are now would change.
-        static func staleness(of lockfile: Lockfile, spec: TemplateSpec, planner: Planner) async -> String {
-            do {
-                let now = try await planner.resolve(spec).lockfile
-                let changed = now.changes(since: lockfile).filter { !$0.hasPrefix("!") }
-                if changed.isEmpty { return "the repositories have no newer packages for it" }
-                return "newer indexes would change \(changed.count) package\(changed.count == 1 ? "" : "s") "
-                    + "(\(changed.prefix(3).joined(separator: ", "))\(changed.count > 3 ? ", …" : "")); building the locked ones; "
-                    + "`strata lock` updates the lockfile"
-            } catch {
-                return "could not ask the repositories whether it is stale (\(error)); building the locked packages"
-            }
-        }
-    }
-}
-
-extension Lockfile {
-    /// - Throws: ``StrataError`` `.invalidInput` when the lockfile at `path` is for another
-    ///   target, set or architecture than `spec`: it is not overwritten, whatever `--lock` says.
-    func requireFor(_ spec: TemplateSpec, path: String) throws {
-        guard target == spec.target, set == spec.set, architecture == spec.architecture.debian else {
-            throw StrataError(
-                .invalidInput,
-                "\(path) is the lockfile of \(target) --set \(set) (\(architecture)), not of \(spec.target) --set "
-                    + "\(spec.set) (\(spec.architecture)); give another --lock path (it is left as it is)")
-        }
-    }
-
-    /// `indexes of 2026-11-02, 29 days old`.
-    func ageDescription(now: Date = Date()) -> String {
-        guard let newest = newestIndexDate else { return "its indexes carry no date" }
-        let date = Date(timeIntervalSince1970: TimeInterval(newest))
-        let days = Int(now.timeIntervalSince(date) / 86_400)
-        let day = ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withFullDate])
-        let age = days < 1 ? "less than a day old" : days == 1 ? "1 day old" : "\(days) days old"
-        return "indexes of \(day), \(age)"
     }
 }
 

@@ -182,6 +182,10 @@ struct TarWriterTests {
             pax.contains(
                 "hello SCHILY.xattr.security.capability=\(capability.map { String(format: "%02x", $0) }.joined())"))
         #expect(pax.contains("hello SCHILY.xattr.user.note=6e"))
+        // Only the SCHILY form: GNU tar warns about every LIBARCHIVE.xattr.* record it meets.
+        #expect(!pax.contains("LIBARCHIVE."), "\(pax)")
+        let gnu = try await Shell.run("tar", ["--xattrs", "-tvzf", tar])
+        #expect(gnu.errorOutput.isEmpty, "GNU tar: \(gnu.errorOutput)")
     }
 
     @Test("non-ASCII names are written as UTF-8 whatever the process locale")
