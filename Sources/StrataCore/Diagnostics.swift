@@ -1,0 +1,114 @@
+// Warnings and notes for the person running strata, in the tool's own voice:
+//
+//   strata: warning: repository 'main' is marked trusted: http://…/InRelease is NOT verified
+//
+// on standard error, one line each. Libraries say what happened (``Diagnostics/warning(_:)``);
+// the executable decides whether it is shown (`-q` silences warnings; notes are shown only by
+// commands that ask for them, such as `strata proxy`). swift-log messages (``Log``) are routed here
+// too by ``DiagnosticsLogHandler``, so a module that logs still speaks in this voice and obeys `-q`.
+import Foundation
+import Logging
+import Synchronization
+
+/// Where warnings and notes go, and whether they are shown.
+public enum Diagnostics {
+    /// What the executable chose for this run.
+    public struct Settings: Sendable {
+        /// Warnings are dropped (`-q`, `--quiet`). Errors are never dropped.
+        public var quiet = false
+        /// Notes (information about normal progress) are shown.
+        public var showsNotes = false
+
+        public init(quiet: Bool = false, showsNotes: Bool = false) {
+            self.quiet = quiet
+            self.showsNotes = showsNotes
+        }
+    }
+
+    /// How severe a line is.
+    public enum Severity: Sendable {
+        case note, warning, error
+    }
+
+    /// A receiver of the lines that are shown; standard error unless replaced.
+    public typealias Sink = @Sendable (_ line: String) -> Void
+
+    private struct State {
+        var settings = Settings()
+        var sink: Sink = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+    private static let state = Mutex(State())
+
+    /// The settings in force.
+    public static var settings: Settings {
+        get { state.withLock { $0.settings } }
+        set { state.withLock { $0.settings = newValue } }
+    }
+
+    /// Replaces where shown lines go (tests collect them); returns the previous sink.
+    @discardableResult
+    public static func setSink(_ sink: @escaping Sink) -> Sink {
+        state.withLock { state in
+            let previous = state.sink
+            state.sink = sink
+            return previous
+        }
+    }
+
+    /// Tells the user about something that may need their attention; the command goes on.
+    /// - Parameter message: one line, naming the file, URL or repository concerned.
+    public static func warning(_ message: String) { emit(.warning, message) }
+
+    /// Tells the user about normal progress, when the command shows notes.
+    public static func note(_ message: String) { emit(.note, message) }
+
+    /// Prints `message` as `strata: warning: …` (or `strata proxy: …` for `speaker: "strata proxy"`),
+    /// unless the settings drop it.
+    public static func emit(_ severity: Severity, _ message: String, speaker: String = "strata") {
+        let sink: Sink? = state.withLock { state in
+            switch severity {
+            case .note: state.settings.showsNotes ? state.sink : nil
+            case .warning: state.settings.quiet ? nil : state.sink
+            case .error: state.sink
+            }
+        }
+        guard let sink else { return }
+        switch severity {
+        case .note: sink("\(speaker): \(message)")
+        case .warning: sink("\(speaker): warning: \(message)")
+        case .error: sink("\(speaker): error: \(message)")
+        }
+    }
+}
+
+/// A swift-log handler that prints through ``Diagnostics``: `strata: warning: …` for a logger
+/// labelled `strata`, `strata proxy: warning: …` for `strata.proxy`. Metadata is appended as
+/// `key=value`. The executable bootstraps it once.
+public struct DiagnosticsLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .trace
+    private let speaker: String
+
+    public init(label: String) {
+        speaker = label.split(separator: ".").joined(separator: " ")
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let severity: Diagnostics.Severity =
+            switch event.level {
+            case .trace, .debug, .info, .notice: .note
+            case .warning: .warning
+            case .error, .critical: .error
+            }
+        // Below info is for developers; a person never sees it.
+        if event.level < .info { return }
+        let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        let suffix = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        Diagnostics.emit(severity, "\(event.message)\(suffix)", speaker: speaker)
+    }
+}
