@@ -85,7 +85,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .testTarget(
-            name: "StrataCoreTests", dependencies: ["StrataCore", "StrataStore", "StrataArchive", "StrataDeb"]),
+            name: "StrataCoreTests",
+            dependencies: [
+                "StrataCore", "StrataStore", "StrataArchive", "StrataDeb",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(
             name: "StrataArchiveTests", dependencies: ["StrataArchive", "StrataCore", "StrataTestSupport"]),

@@ -45,7 +45,7 @@ public enum Diagnostics {
         set { state.withLock { $0.settings = newValue } }
     }
 
-    /// Replaces where shown lines go (tests collect them); returns the previous sink.
+    /// Replaces where shown lines go for the whole process; returns the previous sink.
     @discardableResult
     public static func setSink(_ sink: @escaping Sink) -> Sink {
         state.withLock { state in
@@ -54,6 +54,11 @@ public enum Diagnostics {
             return previous
         }
     }
+
+    /// Where lines go within one task and its child tasks, instead of the process's sink, with
+    /// every line kept whatever the settings: tests collect what a library said without
+    /// disturbing other tests running at the same time.
+    @TaskLocal public static var collector: Sink?
 
     /// Tells the user about something that may need their attention; the command goes on.
     /// - Parameter message: one line, naming the file, URL or repository concerned.
@@ -65,18 +70,22 @@ public enum Diagnostics {
     /// Prints `message` as `strata: warning: …` (or `strata proxy: …` for `speaker: "strata proxy"`),
     /// unless the settings drop it.
     public static func emit(_ severity: Severity, _ message: String, speaker: String = "strata") {
-        let sink: Sink? = state.withLock { state in
-            switch severity {
-            case .note: state.settings.showsNotes ? state.sink : nil
-            case .warning: state.settings.quiet ? nil : state.sink
-            case .error: state.sink
-            }
+        if let collector {
+            collector(line(severity, message, speaker: speaker, settings: Settings(showsNotes: true)) ?? message)
+            return
         }
-        guard let sink else { return }
+        let (settings, sink) = state.withLock { ($0.settings, $0.sink) }
+        if let text = line(severity, message, speaker: speaker, settings: settings) { sink(text) }
+    }
+
+    /// The line shown for a message under `settings`, or `nil` when it is dropped.
+    public static func line(_ severity: Severity, _ message: String, speaker: String = "strata", settings: Settings)
+        -> String?
+    {
         switch severity {
-        case .note: sink("\(speaker): \(message)")
-        case .warning: sink("\(speaker): warning: \(message)")
-        case .error: sink("\(speaker): error: \(message)")
+        case .note: settings.showsNotes ? "\(speaker): \(message)" : nil
+        case .warning: settings.quiet ? nil : "\(speaker): warning: \(message)"
+        case .error: "\(speaker): error: \(message)"
         }
     }
 }

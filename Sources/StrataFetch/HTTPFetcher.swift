@@ -119,6 +119,11 @@ public final class HTTPFetcher: Fetcher {
         do {
             response = try await client.execute(request, timeout: timeout)
         } catch {
+            // A sibling download failed and the group is cancelling the rest: not this URL's fault,
+            // and not worth a retry or a warning.
+            if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+                throw CancellationError()
+            }
             throw failure(url, error)
         }
         switch response.status.code {
@@ -150,6 +155,7 @@ public final class HTTPFetcher: Fetcher {
             throw error
         } catch {
             temp.discard()
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
             throw failure(url, error, receivedBytes: hasher.count)
         }
         if let size, UInt64(hasher.count) != size {
