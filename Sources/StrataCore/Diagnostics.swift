@@ -3,8 +3,8 @@
 //   strata: warning: repository 'main' is marked trusted: http://…/InRelease is NOT verified
 //
 // on standard error, one line each. Libraries say what happened (``Diagnostics/warning(_:)``);
-// the executable decides whether it is shown (`-q` silences warnings; notes are shown only by
-// commands that ask for them, such as `strata proxy`). swift-log messages (``Log``) are routed here
+// the executable decides whether it is shown (`-q` silences warnings and notes, never errors).
+// swift-log messages (``Log``) are routed here
 // too by ``DiagnosticsLogHandler``, so a module that logs still speaks in this voice and obeys `-q`.
 import Foundation
 import Logging

@@ -84,14 +84,11 @@ private enum LoggingSetup {
 /// put in words by ``StrataError/init(describing:what:)``) as one `strata: error: …` line and
 /// exits non-zero.
 /// - Parameters:
-///   - quiet: the command's `-q`: warnings are not printed.
-///   - notes: print notes (information about normal progress) as well.
+///   - quiet: the command's `-q`: warnings and notes are not printed (errors are).
 ///   - failure: the exit status for an error (`lock --check` says 2: it could not check).
-func reportingErrors(
-    quiet: Bool = false, notes: Bool = false, failure: Int32? = nil, _ body: () async throws -> Void
-) async throws {
+func reportingErrors(quiet: Bool = false, failure: Int32? = nil, _ body: () async throws -> Void) async throws {
     _ = LoggingSetup.once
-    Diagnostics.settings = Diagnostics.Settings(quiet: quiet, showsNotes: notes)
+    Diagnostics.settings = Diagnostics.Settings(quiet: quiet, showsNotes: !quiet)
     do {
         try await body()
     } catch let error as ExitCode {

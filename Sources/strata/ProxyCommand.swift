@@ -81,7 +81,7 @@ extension Strata.Proxy {
         var upstreamCA: String?
 
         func run() async throws {
-            try await reportingErrors(notes: true) {
+            try await reportingErrors {
                 var configuration = try options.configuration()
                 if let listen { try configuration.setListen(listen) }
                 if let accessLog { configuration.accessLog = accessLog == "off" ? nil : accessLog }
