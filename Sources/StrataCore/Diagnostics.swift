@@ -117,7 +117,9 @@ public struct DiagnosticsLogHandler: LogHandler {
         // Below info is for developers; a person never sees it.
         if event.level < .info { return }
         let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        let suffix = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let suffix =
+            all.isEmpty
+            ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         Diagnostics.emit(severity, "\(event.message)\(suffix)", speaker: speaker)
     }
 }

@@ -42,7 +42,8 @@ extension HTTPFetcher {
         if let error = error as? IOError { return connectionFailure(errno: error.errnoCode) }
         if let error = error as? ChannelError {
             switch error {
-            case .connectTimeout: return ConnectionFailure(phrase: "timed out accepting the connection", transient: true)
+            case .connectTimeout:
+                return ConnectionFailure(phrase: "timed out accepting the connection", transient: true)
             case .eof, .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed:
                 return ConnectionFailure(phrase: "closed the connection early", transient: true)
             default: return nil
@@ -95,11 +96,12 @@ extension HTTPFetcher {
             let hint = failure.phrase == "refused the connection" && receivedBytes == nil ? " (is it running?)" : ""
             return StrataError(code, "\(url): \(interrupted)proxy \(proxyBase) \(failure.phrase)\(hint)")
         }
-        let server = URLComponents(string: url).map { components in
-            let host = components.host ?? "?"
-            let port = components.port ?? (components.scheme == "https" ? 443 : 80)
-            return "\(host):\(port)"
-        } ?? url
+        let server =
+            URLComponents(string: url).map { components in
+                let host = components.host ?? "?"
+                let port = components.port ?? (components.scheme == "https" ? 443 : 80)
+                return "\(host):\(port)"
+            } ?? url
         return StrataError(code, "\(url): \(interrupted)\(server) \(failure.phrase)")
     }
 }

@@ -38,7 +38,8 @@ struct ErrorWordsTests {
         let tree = try Self.tree(url: "http://127.0.0.1:\(try StrataExecutable.closedPort())")
         try Data("{\"lockfileVersion\": 1,\n  x".utf8).write(to: URL(fileURLWithPath: "\(dir)/bad.lock.json"))
         let result = try await StrataExecutable.run([
-            "lock", "fixture/1", "--set", "s", "--templates", tree, "--store", "\(dir)/store", "-o", "\(dir)/bad.lock.json",
+            "lock", "fixture/1", "--set", "s", "--templates", tree, "--store", "\(dir)/store", "-o",
+            "\(dir)/bad.lock.json",
             "--check",
         ])
         expectWords(result, "\(dir)/bad.lock.json: not a strata lockfile: not valid JSON (line 2, column 3)", status: 2)
@@ -60,7 +61,9 @@ struct ErrorWordsTests {
         expectWords(result, "cannot create directory /proc/strata-test/store/blobs/sha256: No such file or directory")
     }
 
-    @Test("a store on a read-only file system says 'Read-only file system'", .enabled(if: geteuid() == 0, "needs root for a bind mount"))
+    @Test(
+        "a store on a read-only file system says 'Read-only file system'",
+        .enabled(if: geteuid() == 0, "needs root for a bind mount"))
     func readOnlyStore() async throws {
         let dir = try TemporaryDirectory.make(prefix: "strata-ro")
         let mounted = try await Shell.run("mount", ["--bind", dir, dir], check: false)

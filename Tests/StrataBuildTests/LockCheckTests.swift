@@ -12,7 +12,8 @@ struct LockCheckTests {
     func exitStatuses() async throws {
         let repo = try await DebFixtureRepo.standard()
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try FixtureTemplate.make(baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
+            let tree = try FixtureTemplate.make(
+                baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
             let dir = try TemporaryDirectory.make(prefix: "strata-check")
             let lock = "\(dir)/s.lock.json"
             let base = ["lock", "fixture/1", "--set", "s", "--templates", tree, "--store", "\(dir)/store", "-o", lock]
@@ -36,16 +37,21 @@ struct LockCheckTests {
             let unreachable = try await StrataExecutable.run(base + ["--check", "--proxy", "http://127.0.0.1:\(port)"])
             #expect(unreachable.exitCode == 2, "network: \(unreachable.errorOutput)")
 
-            let badKey = try FixtureTemplate.make(baseURL: server.baseURL, keyring: "/nonexistent/keyring.gpg", sets: ["s": "app\n"])
+            let badKey = try FixtureTemplate.make(
+                baseURL: server.baseURL, keyring: "/nonexistent/keyring.gpg", sets: ["s": "app\n"])
             let unverified = try await StrataExecutable.run(
-                ["lock", "fixture/1", "--set", "s", "--templates", badKey, "--store", "\(dir)/store", "-o", lock, "--check"])
+                [
+                    "lock", "fixture/1", "--set", "s", "--templates", badKey, "--store", "\(dir)/store", "-o", lock,
+                    "--check",
+                ])
             #expect(unverified.exitCode == 2, "bad signature: \(unverified.errorOutput)")
         }
         let help = try await StrataExecutable.run(["lock", "--help"])
         #expect(help.output.contains("exits as diff(1) does: 0"), "\(help.output)")
     }
 
-    @Test("a strata that finds no template tree says where it looked and names --templates and $STRATA_TEMPLATES",
+    @Test(
+        "a strata that finds no template tree says where it looked and names --templates and $STRATA_TEMPLATES",
         .enabled(if: !FileManager.default.fileExists(atPath: "/usr/share/strata/templates"), "a tree is installed"))
     func noTemplateTree() async throws {
         let release = try TemporaryDirectory.make(prefix: "strata-release")
@@ -56,7 +62,9 @@ struct LockCheckTests {
             ["lock", "debian/12", "--store", "\(cwd)/store"], directory: cwd, executable: "\(release)/bin/strata")
         #expect(result.exitCode == 1)
         let message = result.errorOutput
-        #expect(message.hasPrefix("strata: error: no template tree found; looked in \(release)/bin/templates, "), "\(message)")
+        #expect(
+            message.hasPrefix("strata: error: no template tree found; looked in \(release)/bin/templates, "),
+            "\(message)")
         for place in ["\(release)/share/strata/templates", "\(cwd)/templates", "/usr/share/strata/templates"] {
             #expect(message.contains(place), "\(place) in \(message)")
         }

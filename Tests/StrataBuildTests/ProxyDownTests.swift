@@ -17,7 +17,8 @@ struct ProxyDownTests {
     func lockNamesTheProxy() async throws {
         let repo = try await DebFixtureRepo.standard()
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try FixtureTemplate.make(baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
+            let tree = try FixtureTemplate.make(
+                baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
             let dir = try TemporaryDirectory.make(prefix: "strata-proxydown")
             let port = try StrataExecutable.closedPort()
             let start = ContinuousClock.now
@@ -30,7 +31,8 @@ struct ProxyDownTests {
             let stderr = result.errorOutput
             #expect(result.exitCode == 1, "\(stderr)")
             #expect(elapsed < .seconds(10), "a refused connection must not be retried for \(elapsed)")
-            #expect(stderr.contains("proxy http://127.0.0.1:\(port) refused the connection (is it running?)"), "\(stderr)")
+            #expect(
+                stderr.contains("proxy http://127.0.0.1:\(port) refused the connection (is it running?)"), "\(stderr)")
             #expect(!stderr.contains("errno") && !stderr.contains("connection reset"), "\(stderr)")
             let inRelease = "dists/stable/InRelease"
             #expect(stderr.components(separatedBy: inRelease).count - 1 == 1, "each URL once: \(stderr)")
@@ -43,7 +45,8 @@ struct ProxyDownTests {
     func packagesFailFast() async throws {
         let repo = try await DebFixtureRepo.standard()
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try FixtureTemplate.make(baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
+            let tree = try FixtureTemplate.make(
+                baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
             let (resolution, _) = try await FixtureTemplate.lock(tree: tree, set: "s")
             let port = try StrataExecutable.closedPort()
             let store = try BlobStore(root: TemporaryDirectory.make(prefix: "strata-store"))
@@ -59,7 +62,9 @@ struct ProxyDownTests {
             let error = try #require(thrown as? StrataError)
             #expect(error.code == .unreachable)
             #expect(error.message.contains("proxy http://127.0.0.1:\(port) refused the connection"), "\(error)")
-            #expect(warnings.filter { $0.contains("127.0.0.1:\(port)") || $0.contains(server.baseURL) }.isEmpty, "\(warnings)")
+            #expect(
+                warnings.filter { $0.contains("127.0.0.1:\(port)") || $0.contains(server.baseURL) }.isEmpty,
+                "\(warnings)")
         }
     }
 
@@ -67,7 +72,8 @@ struct ProxyDownTests {
     func cutTransferIsRetried() async throws {
         let repo = try await DebFixtureRepo.standard()
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try FixtureTemplate.make(baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
+            let tree = try FixtureTemplate.make(
+                baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\n"])
             let (resolution, _) = try await FixtureTemplate.lock(tree: tree, set: "s")
             let package = try #require(resolution.lockfile.packages.first { $0.name == "app" })
             server.setFault(.truncate(after: 10), for: "/\(package.path)")
@@ -97,15 +103,21 @@ struct ProxyDownTests {
     func warningsObeyQuiet() async throws {
         let repo = try await DebFixtureRepo.standard()
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try FixtureTemplate.make(baseURL: server.baseURL, keyring: nil, trusted: true, sets: ["s": "app\n"])
+            let tree = try FixtureTemplate.make(
+                baseURL: server.baseURL, keyring: nil, trusted: true, sets: ["s": "app\n"])
             let dir = try TemporaryDirectory.make(prefix: "strata-trusted")
             let arguments = [
-                "lock", "fixture/1", "--set", "s", "--templates", tree, "--store", "\(dir)/store", "-o", "\(dir)/s.lock.json",
+                "lock", "fixture/1", "--set", "s", "--templates", tree, "--store", "\(dir)/store", "-o",
+                "\(dir)/s.lock.json",
             ]
             let loud = try await StrataExecutable.run(arguments)
             #expect(loud.exitCode == 0, "\(loud.errorOutput)")
             let lines = loud.errorOutput.split(separator: "\n")
-            #expect(lines.contains { $0.hasPrefix("strata: warning: repository 'main' is marked trusted: ") && $0.hasSuffix("is NOT verified") }, "\(lines)")
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("strata: warning: repository 'main' is marked trusted: ")
+                        && $0.hasSuffix("is NOT verified")
+                }, "\(lines)")
             #expect(lines.allSatisfy { $0.hasPrefix("strata: warning: ") }, "no swift-log lines: \(lines)")
             let quiet = try await StrataExecutable.run(arguments + ["-q"])
             #expect(quiet.exitCode == 0, "\(quiet.errorOutput)")

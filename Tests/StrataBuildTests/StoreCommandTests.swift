@@ -18,7 +18,8 @@ struct StoreCommandTests {
         #expect(result.exitCode == 1, "\(result.output) \(result.errorOutput)")
         #expect(
             result.errorOutput
-                == "strata: error: no store at \(typo) (nothing has been built there; --store or $STRATA_HOME names it)\n")
+                == "strata: error: no store at \(typo) (nothing has been built there; --store or $STRATA_HOME names it)\n"
+        )
         #expect(!result.output.contains("consistent"))
         #expect(!FileManager.default.fileExists(atPath: typo), "\(typo) was created")
     }
@@ -35,7 +36,9 @@ struct StoreCommandTests {
     @Test("strata proxy clean refuses a cache directory that does not exist and creates nothing")
     func missingProxyCache() async throws {
         let typo = try TemporaryDirectory.make(prefix: "strata-typo") + "/cache"
-        let result = try await StrataExecutable.run(["proxy", "clean", "--cache", typo, "--backend", "x=http://127.0.0.1:1/x"])
+        let result = try await StrataExecutable.run([
+            "proxy", "clean", "--cache", typo, "--backend", "x=http://127.0.0.1:1/x",
+        ])
         #expect(result.exitCode == 1, "\(result.output) \(result.errorOutput)")
         #expect(result.errorOutput.contains("no proxy cache at \(typo)"), "\(result.errorOutput)")
         #expect(!FileManager.default.fileExists(atPath: typo))
@@ -56,9 +59,12 @@ struct StoreCommandTests {
         let store = try Store(root: TemporaryDirectory.make(prefix: "strata-show") + "/store")
         let tree = try store.writeTree(TreeManifest(entries: []))
         var refs: [String: SHA256Digest] = [:]
-        for (index, name) in ["debian/12/minbase/amd64", "debian/12/standard/amd64", "debian/13/minbase/amd64"].enumerated() {
+        for (index, name) in ["debian/12/minbase/amd64", "debian/12/standard/amd64", "debian/13/minbase/amd64"]
+            .enumerated()
+        {
             let commit = try store.writeCommit(
-                Commit(tree: tree, origin: ["target": name], metadata: ["packages": "\(index)"], timestamp: Int64(index)))
+                Commit(
+                    tree: tree, origin: ["target": name], metadata: ["packages": "\(index)"], timestamp: Int64(index)))
             try store.setRef(name, to: commit)
             refs[name] = commit
         }
@@ -98,6 +104,9 @@ struct StoreCommandTests {
 
         let unknown = try await StrataExecutable.run(["show", "fedora/40", "--store", store.root])
         #expect(unknown.exitCode == 1)
-        #expect(unknown.errorOutput.contains("no ref or commit 'fedora/40' in \(store.root) (refs: debian/12/minbase/amd64, "), "\(unknown.errorOutput)")
+        #expect(
+            unknown.errorOutput.contains(
+                "no ref or commit 'fedora/40' in \(store.root) (refs: debian/12/minbase/amd64, "),
+            "\(unknown.errorOutput)")
     }
 }

@@ -28,7 +28,9 @@ struct ErrorDescriptionTests {
                 return "\(error)"
             }
         }
-        #expect(message(#"{"version": 1, "items": [{"name": "a", "size": 1}, {"name": "b"}]}"#) == "x.json: missing 'items[1].size'")
+        #expect(
+            message(#"{"version": 1, "items": [{"name": "a", "size": 1}, {"name": "b"}]}"#)
+                == "x.json: missing 'items[1].size'")
         #expect(message(#"{"version": "1", "items": []}"#) == "x.json: version: expected an integer")
         #expect(message("{\"version\": 1,\n  \"items\": [}") == "x.json: not valid JSON (line 2, column 13)")
         #expect(message(#"{"version": 1, "#) == "x.json: not valid JSON (it ends early: truncated?)")
@@ -45,9 +47,13 @@ struct ErrorDescriptionTests {
             #expect(described.code == .io)
             #expect(StrataError.reason(of: error) == "No such file or directory")
         }
-        let bare = NSError(domain: NSCocoaErrorDomain, code: CocoaError.fileWriteOutOfSpace.rawValue, userInfo: [NSFilePathErrorKey: "/srv/out.tar"])
+        let bare = NSError(
+            domain: NSCocoaErrorDomain, code: CocoaError.fileWriteOutOfSpace.rawValue,
+            userInfo: [NSFilePathErrorKey: "/srv/out.tar"])
         #expect(StrataError(describing: bare).message == "/srv/out.tar: No space left on device")
-        #expect(StrataError(describing: POSIXError(.EROFS), what: "/srv/out.tar").message == "/srv/out.tar: Read-only file system")
+        #expect(
+            StrataError(describing: POSIXError(.EROFS), what: "/srv/out.tar").message
+                == "/srv/out.tar: Read-only file system")
     }
 
     /// Shaped as SwiftNIO's IOError (a stored errno and a text naming a Swift function).
@@ -58,7 +64,8 @@ struct ErrorDescriptionTests {
 
     @Test("an error that carries an errno is described by its strerror, not its Swift text")
     func errnoCarrying() {
-        let described = StrataError(describing: FakeIOError(errnoCode: EADDRINUSE), what: "cannot listen on 127.0.0.1:3142")
+        let described = StrataError(
+            describing: FakeIOError(errnoCode: EADDRINUSE), what: "cannot listen on 127.0.0.1:3142")
         #expect(described.message == "cannot listen on 127.0.0.1:3142: Address already in use")
     }
 
@@ -70,7 +77,9 @@ struct ErrorDescriptionTests {
         #expect(Diagnostics.line(.warning, "w", settings: quiet) == nil)
         #expect(Diagnostics.line(.error, "e", settings: quiet) == "strata: error: e")
         #expect(Diagnostics.line(.note, "n", settings: loud) == nil)
-        #expect(Diagnostics.line(.note, "n", speaker: "strata proxy", settings: .init(showsNotes: true)) == "strata proxy: n")
+        #expect(
+            Diagnostics.line(.note, "n", speaker: "strata proxy", settings: .init(showsNotes: true))
+                == "strata proxy: n")
     }
 
     @Test("a task's collector gets its warnings, and swift-log lines in the same voice")
@@ -80,7 +89,8 @@ struct ErrorDescriptionTests {
             Diagnostics.warning("one")
             await Task { Diagnostics.warning("from a child task") }.value
             DiagnosticsLogHandler(label: "strata.proxy").log(
-                event: LogEvent(level: .warning, message: "logged", metadata: nil, source: "t", file: "f", function: "g", line: 1))
+                event: LogEvent(
+                    level: .warning, message: "logged", metadata: nil, source: "t", file: "f", function: "g", line: 1))
         }
         #expect(
             lines.withLock { $0 } == [
