@@ -11,7 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
@@ -44,6 +44,7 @@ let package = Package(
                 "StrataCore", "StrataStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .target(name: "StrataArchive", dependencies: ["StrataCore", "CArchive"]),
@@ -85,7 +86,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .testTarget(
-            name: "StrataCoreTests", dependencies: ["StrataCore", "StrataStore", "StrataArchive", "StrataDeb"]),
+            name: "StrataCoreTests",
+            dependencies: [
+                "StrataCore", "StrataStore", "StrataArchive", "StrataDeb",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(
             name: "StrataArchiveTests", dependencies: ["StrataArchive", "StrataCore", "StrataTestSupport"]),

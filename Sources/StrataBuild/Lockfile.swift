@@ -104,12 +104,7 @@ public struct Lockfile: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StrataError(.notFound, "\(path): cannot read the lockfile")
         }
-        let lock: Lockfile
-        do {
-            lock = try JSONDecoder().decode(Lockfile.self, from: data)
-        } catch {
-            throw StrataError(.invalidInput, "\(path): not a strata lockfile: \(error)")
-        }
+        let lock = try StrataError.decodeJSON(Lockfile.self, from: data, what: "\(path): not a strata lockfile")
         guard lock.lockfileVersion == currentVersion else {
             throw StrataError(.invalidInput, "\(path): lockfile version \(lock.lockfileVersion); this strata reads \(currentVersion)")
         }

@@ -15,8 +15,9 @@ public struct PackageFetcher: Sendable {
         self.window = window
     }
 
-    /// One package, tried again twice after a network error (a reset connection, a busy server);
-    /// a verification failure is final.
+    /// One package, tried again twice after a transient network error (a connection reset
+    /// mid-transfer, a timeout); a verification failure or an unreachable server (a refused
+    /// connection, an unknown host: ``StrataError/Code/unreachable``) is final at once.
     private func fetchRetrying(_ url: String, _ package: Lockfile.Package) async throws -> SHA256Digest {
         var attempt = 0
         while true {
@@ -24,7 +25,7 @@ public struct PackageFetcher: Sendable {
                 return try await fetcher.fetch(url, expected: package.sha256, size: package.size)
             } catch let error as StrataError where error.code == .network && attempt < 2 {
                 attempt += 1
-                Log.strata.warning("\(url): \(error.message); trying again")
+                Diagnostics.warning("\(error.message); trying again (attempt \(attempt + 1) of 3)")
                 try await Task.sleep(for: .milliseconds(200 * attempt))
             }
         }

@@ -27,7 +27,7 @@ public enum Command {
         do {
             try withEmptySignalMask { try process.run() }
         } catch {
-            throw StrataError(.toolFailed, "cannot run \(executable): \(error.localizedDescription)")
+            throw StrataError(.toolFailed, "cannot run \(executable): \(StrataError.reason(of: error))")
         }
         let pid = process.processIdentifier
         Interruption.adopt(pid)

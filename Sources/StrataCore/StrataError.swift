@@ -12,7 +12,11 @@ public struct StrataError: Error, CustomStringConvertible, Sendable {
         public static let invalidInput = Code("invalid input")
         public static let verificationFailed = Code("verification failed")
         public static let unsatisfiable = Code("unsatisfiable")
+        /// A transfer failed in a way another attempt may cure (a timeout, a reset mid-transfer).
         public static let network = Code("network")
+        /// A server could not be reached at all (connection refused, unknown host, no route):
+        /// trying again at once will not help, so callers fail fast.
+        public static let unreachable = Code("unreachable")
         public static let io = Code("i/o")
         public static let toolFailed = Code("tool failed")
         public static let internalError = Code("internal error")

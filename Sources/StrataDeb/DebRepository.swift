@@ -124,7 +124,7 @@ public struct DebRepositoryClient: Sendable {
 
     private func verifiedText(clearsigned path: String, source: DebRepositorySource, what: String) throws -> [UInt8] {
         if source.trusted {
-            Log.strata.warning("repository '\(source.name)' is marked trusted: \(what) is NOT verified")
+            Diagnostics.warning("repository '\(source.name)' is marked trusted: \(what) is NOT verified")
             return try stripClearsign(FileReader.readAll(path), what: what)
         }
         return try OpenPGP.verifyClearsigned(path, keyring: try keyring(source), what: what)

@@ -19,7 +19,7 @@ public final class HTTPFetcher: Fetcher {
     /// apt-cacher-ng understand (`/mirror.host/debian/pool/…`). AsyncHTTPClient's own proxy
     /// support tunnels every request with CONNECT, which a caching proxy cannot cache (and strata
     /// proxy refuses).
-    private let proxyBase: String?
+    let proxyBase: String?
 
     /// - Parameters:
     ///   - proxy: an HTTP proxy (`http://127.0.0.1:3142`) that every request goes through.
@@ -37,6 +37,10 @@ public final class HTTPFetcher: Fetcher {
         configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
         configuration.timeout = .init(connect: .seconds(15), read: timeout)
         configuration.decompression = .disabled
+        // AsyncHTTPClient would otherwise retry a failed connection with backoff until the
+        // connect timeout (15 s) and only then report it, so a proxy that is not running cost
+        // 15 s per attempt; the callers decide what is worth retrying (``HTTPFetcher+Errors``).
+        configuration.connectionPool.retryConnectionEstablishment = false
         if let proxy {
             guard let url = URL(string: proxy), url.scheme == "http", let host = url.host else {
                 throw StrataError(.invalidInput, "not a proxy URL: '\(proxy)' (expected http://HOST:PORT)")
@@ -56,6 +60,7 @@ public final class HTTPFetcher: Fetcher {
             return expected
         }
         if url.hasPrefix("file://") { return try store.ingest(file: String(url.dropFirst(7)), expected: expected) }
+        try Self.checkScheme(url)
         let result = try await download(url, expected: expected, size: size, validators: nil)
         guard let digest = result.digest else { throw StrataError(.notFound, "\(url): not found (HTTP 404)") }
         return digest
@@ -67,6 +72,7 @@ public final class HTTPFetcher: Fetcher {
             guard FileManager.default.fileExists(atPath: path) else { return nil }
             return try store.ingest(file: path)
         }
+        try Self.checkScheme(url)
         let records = URLRecords(store: store)
         let previous = records.record(for: url).flatMap { store.contains($0.sha256) ? $0 : nil }
         let result = try await download(url, expected: nil, size: nil, validators: previous)
@@ -81,6 +87,16 @@ public final class HTTPFetcher: Fetcher {
         var notModified = false
         var etag: String?
         var lastModified: String?
+    }
+
+    /// Refuses a URL strata cannot fetch before AsyncHTTPClient says `unsupportedScheme`.
+    static func checkScheme(_ url: String) throws {
+        let scheme = URLComponents(string: url)?.scheme?.lowercased()
+        guard scheme == "http" || scheme == "https" else {
+            let named = scheme.map { "'\($0)'" } ?? "no scheme"
+            throw StrataError(
+                .invalidInput, "\(url): unsupported URL scheme \(named) (strata fetches http://, https:// and file:// URLs)")
+        }
     }
 
     /// `url` as sent: unchanged, or in the proxy's path form.
@@ -103,13 +119,24 @@ public final class HTTPFetcher: Fetcher {
         do {
             response = try await client.execute(request, timeout: timeout)
         } catch {
-            throw StrataError(.network, "\(url): \(error)")
+            // A sibling download failed and the group is cancelling the rest: not this URL's fault,
+            // and not worth a retry or a warning.
+            if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+                throw CancellationError()
+            }
+            throw failure(url, error)
         }
         switch response.status.code {
         case 200: break
         case 304 where validators != nil: return Result(notModified: true)
         case 404, 410: return Result()
-        default: throw StrataError(.network, "\(url): HTTP \(response.status.code) \(response.status.reasonPhrase)")
+        default:
+            let status = "HTTP \(response.status.code) \(response.status.reasonPhrase)"
+            // Through a proxy, a 5xx is its answer about the mirror behind it.
+            if let proxyBase, response.status.code >= 500 {
+                throw StrataError(.network, "\(url): proxy \(proxyBase) answered \(status)")
+            }
+            throw StrataError(.network, "\(url): \(status)")
         }
         let temp = try store.makeTemporaryFile(hint: "download")
         var hasher = StreamingSHA256()
@@ -128,7 +155,8 @@ public final class HTTPFetcher: Fetcher {
             throw error
         } catch {
             temp.discard()
-            throw StrataError(.network, "\(url): download interrupted after \(hasher.count) bytes: \(error)")
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
+            throw failure(url, error, receivedBytes: hasher.count)
         }
         if let size, UInt64(hasher.count) != size {
             temp.discard()

@@ -73,6 +73,15 @@ public final class ProxyCache: Sendable {
         state.withLock { $0.entries = loaded }
     }
 
+    /// Whether `root` holds a proxy cache (`blobs/sha256/` or `proxy/entries/`), for commands
+    /// such as `strata proxy clean` that must not create one where none is.
+    public static func exists(at root: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return ["blobs/sha256", "proxy/entries"].contains { name in
+            FileManager.default.fileExists(atPath: "\(root)/\(name)", isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+    }
+
     static func fileName(for key: String) -> String { SHA256Digest.of(Array(key.utf8)).hex }
 
     /// The record for `key`, if cached and its blob is still there.

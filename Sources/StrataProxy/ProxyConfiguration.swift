@@ -172,7 +172,7 @@ public struct ProxyConfiguration: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw StrataError(.notFound, "cannot read proxy configuration \(path): \(error.localizedDescription)")
+            throw StrataError(.notFound, "cannot read proxy configuration \(path): \(StrataError.reason(of: error))")
         }
         let root: Any?
         do {

@@ -35,6 +35,23 @@ public final class ProxyServer: Sendable {
         self.lockDescriptor = lockDescriptor
     }
 
+    /// `cannot listen on 127.0.0.1:3142: Address already in use (…)`, in words rather than NIO's
+    /// `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)`.
+    static func listenFailure(_ address: String, _ error: any Error) -> StrataError {
+        guard let error = error as? IOError else {
+            return StrataError(.network, "cannot listen on \(address): \(StrataError(describing: error).message)")
+        }
+        let reason = StrataError.reason(errno: error.errnoCode)
+        let hint =
+            switch error.errnoCode {
+            case EADDRINUSE: " (another program, perhaps another strata proxy, listens there; choose another with --listen)"
+            case EACCES: " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+            case EADDRNOTAVAIL: " (no interface of this host has that address)"
+            default: ""
+            }
+        return StrataError(.network, "cannot listen on \(address): \(reason)\(hint)")
+    }
+
     /// Locks the cache, loads it, binds and starts serving.
     /// - Throws: ``StrataError`` `.invalidInput` when another proxy holds the cache, `.network`
     ///   when the address cannot be bound, `.io` when the cache cannot be opened.
@@ -95,7 +112,7 @@ public final class ProxyServer: Sendable {
             try? await group.shutdownGracefully()
             await service.shutdown()
             close(lockDescriptor)
-            throw StrataError(.network, "cannot listen on \(configuration.listenAddress): \(error)")
+            throw listenFailure(configuration.listenAddress, error)
         }
         let server = ProxyServer(
             service: service, port: channel.localAddress?.port ?? configuration.listenPort, group: group,

@@ -96,7 +96,7 @@ public struct RpmRepositoryClient: Sendable {
             try OpenPGP.verifyDetached(
                 store.path(of: repomdDigest), signature: store.path(of: signature), keyring: keyring, what: repomdURL)
         } else {
-            Log.strata.warning("repository '\(source.name)' is marked trusted: \(repomdURL) is NOT verified")
+            Diagnostics.warning("repository '\(source.name)' is marked trusted: \(repomdURL) is NOT verified")
         }
 
         let repomd = try RepomdFile(bytes: FileReader.readAll(store.path(of: repomdDigest)), what: repomdURL)

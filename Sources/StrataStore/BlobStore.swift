@@ -25,6 +25,12 @@ public struct BlobStore: Sendable {
         }
     }
 
+    /// The blob store under `root` as it is, creating nothing: for readers of a store that may
+    /// not have downloaded anything yet (a missing `blobs/sha256/` holds no blobs).
+    public init(existing root: String) {
+        self.root = root
+    }
+
     /// Where the blob with `digest` lives (whether or not it exists).
     public func path(of digest: SHA256Digest) -> String { "\(root)/blobs/sha256/\(digest.hex)" }
 
@@ -116,7 +122,7 @@ public struct BlobStore: Sendable {
     public func verifyAll() throws -> [SHA256Digest] {
         var bad = [SHA256Digest]()
         let dir = "\(root)/blobs/sha256"
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() {
+        for name in try FileSystem.names(in: dir) {
             guard let digest = try? SHA256Digest(hex: name) else { continue }
             if try SHA256Digest.of(file: "\(dir)/\(name)") != digest { bad.append(digest) }
         }

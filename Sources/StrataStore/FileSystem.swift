@@ -13,7 +13,7 @@ public enum FileSystem {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw StrataError(.io, "cannot create directory \(path): \(error.localizedDescription)", cause: nil)
+            throw StrataError(.io, "cannot create directory \(path): \(StrataError.reason(of: error))")
         }
     }
 

@@ -46,6 +46,27 @@ public struct Store: Sendable {
         }
     }
 
+    /// Opens the store under `root` without creating anything, for commands that read it or only
+    /// remove from it (`list`, `show`, `fsck`, `gc`): a mistyped `--store` must not become a new,
+    /// empty, "consistent" store.
+    /// - Throws: ``StrataError`` `.notFound` when no store is there (see ``exists(at:)``).
+    public init(existing root: String) throws {
+        guard Self.exists(at: root) else {
+            throw StrataError(.notFound, "no store at \(root) (nothing has been built there)")
+        }
+        self.blobs = BlobStore(existing: root)
+        self.root = root
+    }
+
+    /// Whether `root` holds a store: a directory with `blobs/sha256/` (every command that
+    /// downloads makes it) or `refs/` (every build makes it).
+    public static func exists(at root: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return ["blobs/sha256", "refs"].contains { name in
+            FileManager.default.fileExists(atPath: "\(root)/\(name)", isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+    }
+
     /// A new, empty file under `tmp/` for a writer to fill (then ``addObject(_:contentDigest:size:metadata:)``).
     public func makeTemporaryFile(hint: String = "object") throws -> TemporaryFile {
         try blobs.makeTemporaryFile(hint: hint)

@@ -1,4 +1,5 @@
 import Foundation
+import StrataCore
 
 extension TemplateTree {
     /// The environment variable that names a template tree when `--templates` is not given.
@@ -27,12 +28,52 @@ extension TemplateTree {
             currentDirectory: FileManager.default.currentDirectoryPath)
     }
 
+    /// ``defaultRoot(explicit:)``, but a tree that does not exist is an error saying where strata
+    /// looked and how to point it at a tree, rather than an "unknown target" in a directory that
+    /// is not there.
+    /// - Parameter explicit: the `--templates` option, if given.
+    /// - Returns: the tree's directory, which exists.
+    /// - Throws: ``StrataError`` `.notFound`.
+    public static func existingRoot(explicit: String?) throws -> String {
+        try existingRoot(
+            explicit: explicit, environment: ProcessInfo.processInfo.environment,
+            executable: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments.first,
+            currentDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// ``existingRoot(explicit:)`` with its inputs given, for tests.
+    static func existingRoot(
+        explicit: String?, environment: [String: String], executable: String?, currentDirectory: String
+    ) throws -> String {
+        let root = defaultRoot(
+            explicit: explicit, environment: environment, executable: executable, currentDirectory: currentDirectory)
+        if TemplateTarget.isDirectory(root) { return root }
+        if let explicit, !explicit.isEmpty {
+            throw StrataError(.notFound, "--templates \(explicit): no such directory")
+        }
+        if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty {
+            throw StrataError(.notFound, "$\(environmentVariable)=\(fromEnvironment): no such directory")
+        }
+        let searched = candidates(executable: executable, currentDirectory: currentDirectory) + [systemRoot]
+        throw StrataError(
+            .notFound,
+            "no template tree found; looked in \(searched.joined(separator: ", ")); "
+                + "name one with --templates DIR or $\(environmentVariable)")
+    }
+
     /// ``defaultRoot(explicit:)`` with its inputs given, for tests.
     static func defaultRoot(
         explicit: String?, environment: [String: String], executable: String?, currentDirectory: String
     ) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
         if let fromEnvironment = environment[environmentVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        return candidates(executable: executable, currentDirectory: currentDirectory).first(where: TemplateTarget.isDirectory)
+            ?? systemRoot
+    }
+
+    /// The directories searched when neither `--templates` nor the environment names a tree.
+    static func candidates(executable: String?, currentDirectory: String) -> [String] {
         var candidates: [String] = []
         if let executable, executable.hasPrefix("/") {
             var directory = (executable as NSString).deletingLastPathComponent
@@ -44,6 +85,6 @@ extension TemplateTree {
             }
         }
         candidates.append("\(currentDirectory)/templates")
-        return candidates.first(where: TemplateTarget.isDirectory) ?? systemRoot
+        return candidates
     }
 }

@@ -108,7 +108,7 @@ public struct TemplateTree: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw StrataError(.io, "cannot list \(directory): \(error.localizedDescription)")
+            throw StrataError(.io, "cannot list \(directory): \(StrataError.reason(of: error))")
         }
         return names.filter { !$0.hasPrefix(".") && !TemplateTarget.isDirectory("\(directory)/\($0)") }.sorted()
     }

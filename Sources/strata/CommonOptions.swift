@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import StrataBuild
 import StrataCore
 import StrataFetch
@@ -21,7 +22,7 @@ struct TemplateOptions: ParsableArguments {
     var templates: String?
 
     func load() throws -> TemplateSpec {
-        let tree = TemplateTree(root: TemplateTree.defaultRoot(explicit: templates))
+        let tree = TemplateTree(root: try TemplateTree.existingRoot(explicit: templates))
         return try tree.load(target: target, set: set, architecture: arch.map(Architecture.parse))
     }
 }
@@ -48,6 +49,17 @@ struct StoreOptions: ParsableArguments {
         return "\(cache)/strata"
     }
 
+    /// The store for a command that reads it (`list`, `show`, `fsck`) or only removes from it
+    /// (`gc`): never created, so a mistyped `--store` is an error rather than a new empty store.
+    func existingStore() throws -> Store {
+        do {
+            return try Store(existing: storeRoot)
+        } catch let error as StrataError where error.code == .notFound {
+            throw StrataError(
+                .notFound, "no store at \(storeRoot) (nothing has been built there; --store or $STRATA_HOME names it)")
+        }
+    }
+
     func planner() throws -> Planner {
         let store = try BlobStore(root: storeRoot)
         var shared: BlobStore?
@@ -63,12 +75,31 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// Runs a command body, printing a ``StrataError`` as one clear line and exiting non-zero.
-func reportingErrors(_ body: () async throws -> Void) async throws {
+/// Routes swift-log through ``Diagnostics`` for the whole process; bootstrapped once.
+private enum LoggingSetup {
+    static let once: Void = LoggingSystem.bootstrap(DiagnosticsLogHandler.init)
+}
+
+/// Runs a command body: sets how warnings are shown, prints a ``StrataError`` (or any other error,
+/// put in words by ``StrataError/init(describing:what:)``) as one `strata: error: …` line and
+/// exits non-zero.
+/// - Parameters:
+///   - quiet: the command's `-q`: warnings and notes are not printed (errors are).
+///   - failure: the exit status for an error (`lock --check` says 2: it could not check).
+func reportingErrors(quiet: Bool = false, failure: Int32? = nil, _ body: () async throws -> Void) async throws {
+    _ = LoggingSetup.once
+    Diagnostics.settings = Diagnostics.Settings(quiet: quiet, showsNotes: !quiet)
     do {
         try await body()
-    } catch let error as StrataError {
-        FileHandle.standardError.write(Data("strata: error: \(error.description)\n".utf8))
-        throw ExitCode(error.code == .unsatisfiable ? 3 : 1)
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as CleanExit {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let described = StrataError(describing: error)
+        Diagnostics.emit(.error, described.description)
+        throw ExitCode(failure ?? (described.code == .unsatisfiable ? 3 : 1))
     }
 }

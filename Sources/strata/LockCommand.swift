@@ -10,9 +10,13 @@ extension Strata {
             abstract: "Resolve a template's package set and pin every package in a lockfile.",
             discussion: """
                 Fetches and verifies the template's repository indexes, resolves the set with libsolv \
-                choosing as apt does, and writes a JSON lockfile (docs/lockfile.md). With --check, \
-                writes nothing and exits 1 when the lockfile no longer matches the template or the \
-                repositories, printing the changes (+ added, - removed, ~ changed).
+                choosing as apt does, and writes a JSON lockfile (docs/lockfile.md).
+
+                With --check, writes nothing and exits as diff(1) does: 0 when the lockfile is up to \
+                date, 1 when it no longer matches the template or the repositories (printing the \
+                changes: + added, - removed, ~ changed), 2 when it could not check (no or unreadable \
+                lockfile, a repository that cannot be reached, a signature that does not verify, a \
+                template error).
                 """)
 
         @OptionGroup var template: TemplateOptions
@@ -21,18 +25,22 @@ extension Strata {
         @Option(name: .shortAndLong, help: "The lockfile; default: DISTRO-VERSION-SET-ARCH.lock.json here.")
         var output: String?
 
-        @Flag(help: "Compare with the existing lockfile instead of writing it; exit 1 when it is out of date.")
+        @Flag(help: "Compare with the existing lockfile instead of writing it; exit 0 when up to date, 1 when out of date, 2 when it could not check.")
         var check = false
 
+        @Flag(name: .shortAndLong, help: "Print no warnings (errors and the result are still printed).")
+        var quiet = false
+
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(quiet: quiet, failure: check ? 2 : nil) {
                 let start = Date()
                 let spec = try template.load()
                 let path = output ?? Lockfile.defaultPath(target: spec.target, set: spec.set, architecture: spec.architecture)
+                // Read before resolving: a missing or broken lockfile needs no network to report.
+                let old = try check ? Self.readForCheck(path) : nil
                 let resolution = try await storeOptions.planner().resolve(spec)
                 let lock = resolution.lockfile
-                if check {
-                    let old = try Lockfile.read(path)
+                if let old {
                     let changes = lock.changes(since: old)
                     if changes.isEmpty {
                         print("\(path): up to date (\(lock.packages.count) packages)")
@@ -50,6 +58,13 @@ extension Strata {
                         + "\(ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)) to download, "
                         + "\(lock.repositories.count) repositories, \(String(format: "%.2f", seconds)) s -> \(path)")
             }
+        }
+
+        private static func readForCheck(_ path: String) throws -> Lockfile {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StrataError(.notFound, "\(path): no lockfile to check (write one with `strata lock` first, or name it with -o)")
+            }
+            return try Lockfile.read(path)
         }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import StrataCore
 import StrataProxy
 
@@ -83,11 +82,6 @@ extension Strata.Proxy {
 
         func run() async throws {
             try await reportingErrors {
-                LoggingSystem.bootstrap { label in
-                    var handler = StreamLogHandler.standardError(label: label)
-                    handler.logLevel = .info
-                    return handler
-                }
                 var configuration = try options.configuration()
                 if let listen { try configuration.setListen(listen) }
                 if let accessLog { configuration.accessLog = accessLog == "off" ? nil : accessLog }
@@ -113,6 +107,12 @@ extension Strata.Proxy {
         func run() async throws {
             try await reportingErrors {
                 let configuration = try options.configuration()
+                guard ProxyCache.exists(at: configuration.cacheDirectory) else {
+                    throw StrataError(
+                        .notFound,
+                        "no proxy cache at \(configuration.cacheDirectory) (nothing has been cached there; --cache or the configuration's cache: names it)"
+                    )
+                }
                 let cache = try ProxyCache(root: configuration.cacheDirectory)
                 let report = try ProxyCleaner(cache: cache, configuration: configuration).clean()
                 print("strata proxy clean: \(report.summary)")

@@ -14,8 +14,11 @@ extension Strata {
         @Option(help: "Print the chain of dependencies that brings this package in.")
         var why: String?
 
+        @Flag(name: .shortAndLong, help: "Print no warnings (errors and the result are still printed).")
+        var quiet = false
+
         func run() async throws {
-            try await reportingErrors {
+            try await reportingErrors(quiet: quiet) {
                 let spec = try template.load()
                 let resolution = try await storeOptions.planner().resolve(spec, why: why)
                 if let chain = resolution.why {

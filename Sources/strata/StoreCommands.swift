@@ -10,7 +10,7 @@ extension Strata {
 
         func run() async throws {
             try await reportingErrors {
-                let store = try Store(root: storeOptions.storeRoot)
+                let store = try storeOptions.existingStore()
                 for (name, commit) in try store.refs().sorted(by: { $0.key < $1.key }) {
                     let info = try store.readCommit(commit)
                     print("\(name)  \(commit.hex.prefix(12))  \(info.metadata["packages"] ?? "?") packages")
@@ -21,13 +21,15 @@ extension Strata {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a template's commit: origin, lockfile digest, tree.")
-        @Argument(help: "A ref (debian/12/minbase/amd64) or a commit id.") var ref: String
+        @Argument(
+            help: "A ref (debian/12/minbase/amd64), a prefix naming one ref (debian/12), or a commit id or its prefix (as `strata list` prints).")
+        var ref: String
         @OptionGroup var storeOptions: StoreOptions
 
         func run() async throws {
             try await reportingErrors {
-                let store = try Store(root: storeOptions.storeRoot)
-                let id = try (try? SHA256Digest(hex: ref)) ?? store.ref(ref).orThrow(StrataError(.notFound, "no ref or commit '\(ref)' in \(store.root)"))
+                let store = try storeOptions.existingStore()
+                let id = try store.resolveCommit(ref)
                 let commit = try store.readCommit(id)
                 let tree = try store.readTree(commit.tree)
                 print("commit   \(id.hex)")
@@ -49,7 +51,7 @@ extension Strata {
 
         func run() async throws {
             try await reportingErrors {
-                let report = try Store(root: storeOptions.storeRoot).gc(pruneBlobs: pruneBlobs)
+                let report = try storeOptions.existingStore().gc(pruneBlobs: pruneBlobs)
                 print(
                     "removed \(report.commitsRemoved) commits, \(report.treesRemoved) trees, \(report.objectsRemoved) objects, "
                         + "\(report.blobsRemoved) blobs, \(report.temporaryFilesRemoved) stale temporary files; "
@@ -65,7 +67,7 @@ extension Strata {
 
         func run() async throws {
             try await reportingErrors {
-                let report = try Store(root: storeOptions.storeRoot).fsck()
+                let report = try storeOptions.existingStore().fsck()
                 report.notes.forEach { print("note: \($0)") }
                 report.problems.forEach { print("problem: \($0)") }
                 print(report.isClean ? "store is consistent" : "\(report.problems.count) problems")
