@@ -38,7 +38,12 @@ extension Int32 {
 
 /// The handle's last error message.
 func libarchiveError(_ archive: OpaquePointer) -> String {
-    archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+    let text = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+    // libarchive's own words ("Write error", "Failed to open") leave out why: the errno says it.
+    let code = archive_errno(archive)
+    guard code > 0 else { return text }
+    let reason = StrataError.reason(errno: code)
+    return text.contains(reason) ? text : "\(text): \(reason)"
 }
 
 /// Runs libarchive calls with the calling thread's LC_CTYPE set to C.UTF-8 (uselocale(3)).

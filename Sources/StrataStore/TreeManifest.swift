@@ -210,7 +210,7 @@ enum CanonicalJSON {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch {
-            throw StrataError(.verificationFailed, "\(what): not a valid \(T.self): \(error)")
+            throw StrataError(.verificationFailed, "\(what): not a valid \(T.self): \(StrataError.reason(of: error))")
         }
     }
 }

@@ -51,7 +51,7 @@ extension Strata {
             Interruption.install()
             let report = Reporter(quiet: quiet)
             defer { report.clear() }
-            try await reportingErrors { try await report.clearingOnError {
+            try await reportingErrors(quiet: quiet) { try await report.clearingOnError {
                 let start = Date()
                 let epoch = try SourceDateEpoch.fromEnvironment()
                 let spec = try template.load()

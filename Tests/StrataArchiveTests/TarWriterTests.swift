@@ -188,6 +188,22 @@ struct TarWriterTests {
         #expect(gnu.errorOutput.isEmpty, "GNU tar: \(gnu.errorOutput)")
     }
 
+    @Test("a full disk is named as such in the error", .enabled(if: geteuid() == 0, "needs root to mount a small tmpfs"))
+    func diskFull() async throws {
+        let dir = try TemporaryDirectory.make(prefix: "tarfull")
+        try FileManager.default.createDirectory(atPath: "\(dir)/small", withIntermediateDirectories: true)
+        try await Shell.run("mount", ["-t", "tmpfs", "-o", "size=64k", "strata-test", "\(dir)/small"])
+        defer { _ = try? Command.run("/bin/umount", ["\(dir)/small"]) }
+        try Data(count: 1 << 20).write(to: URL(fileURLWithPath: "\(dir)/big"))
+        let error = #expect(throws: StrataError.self) {
+            let writer = try TarWriter(path: "\(dir)/small/out.tar", compression: .none)
+            try writer.add(
+                ArchiveEntry(path: "big", kind: .file, mode: 0o644, mtime: 0, size: 1 << 20), contentsOf: "\(dir)/big")
+            try writer.finish()
+        }
+        #expect(error?.message.contains("No space left on device") == true, "\(error?.message ?? "")")
+    }
+
     @Test("non-ASCII names are written as UTF-8 whatever the process locale")
     func unicodeNames() async throws {
         let dir = try TemporaryDirectory.make(prefix: "tarutf")
