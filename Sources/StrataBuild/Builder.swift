@@ -129,10 +129,8 @@ public struct Builder: Sendable {
         let owned = Set(packages.flatMap { $0.entries.map { Composer.mergedPath($0.path) } })
         _ = try Finalizer.cleanup(root: scratch.merged, globs: spec.cleanup, owned: owned)
         try Finalizer.resetMachineID(root: scratch.merged)
-        try Finalizer.writeAptSources(
-            root: scratch.merged, repositories: lock.repositories,
-            components: Dictionary(spec.repositories.map { ($0.name, $0.components) }, uniquingKeysWith: { a, _ in a }),
-            keyring: Dictionary(spec.repositories.compactMap { r in r.keyring.map { (r.name, $0) } }, uniquingKeysWith: { a, _ in a }))
+        let leftOut = try Finalizer.writeAptSources(root: scratch.merged, repositories: lock.repositories, specs: spec.repositories)
+        leftOut.forEach { Diagnostics.warning($0) }
 
         report("export: \(output)")
         let hardlinks = Set(packages.flatMap(\.declaredHardlinks))

@@ -37,7 +37,11 @@ struct DebResolver {
             guard let candidate = policy.candidates[name] else {
                 let providers = pool.providers(of: pool.dependency(named: name)).filter(policy.isCandidate)
                 guard let provider = providers.first else {
-                    throw StrataError(.notFound, "\(spec.target) --set \(spec.set): no package named '\(name)' in \(indexNames)")
+                    let hint = NameSuggestion.hint(for: name, in: Array(policy.candidates.keys))
+                    throw StrataError(
+                        .notFound,
+                        "\(spec.origin(of: name))\(spec.target) --set \(spec.set): no package named '\(name)' in "
+                            + "\(indexNames)\(hint)")
                 }
                 guard providers.count == 1 else {
                     let names = providers.map { pool.name(of: $0) }.sorted().joined(separator: ", ")
@@ -64,6 +68,14 @@ struct DebResolver {
         }.compactMap { $0 }.sorted { $0.name < $1.name }
         var lock = try lockfile(pool: pool, result: result)
         lock.dummies = usedDummies.isEmpty ? nil : usedDummies
+        // A `name-` that something else still pulls in did nothing: say so, with what pulls it.
+        let installedNames = Set(result.map { pool.name(of: $0) })
+        for name in spec.dropped where installedNames.contains(name) {
+            let chain = pool.explain(name, result: solved, roots: Set(requested), set: spec.set)
+            Diagnostics.warning(
+                "\(spec.origin(of: name))'\(name)-' has no effect: \(name) is still installed: "
+                    + chain.joined(separator: "; "))
+        }
         let chain = why.map { pool.explain($0, result: solved, roots: Set(requested), set: spec.set) }
         return Planner.Resolution(lockfile: lock, why: chain)
     }

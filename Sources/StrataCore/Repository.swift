@@ -21,10 +21,16 @@ public struct RepositorySpec: Hashable, Sendable, Codable {
     public var keyring: String?
     /// Accept the index without a verified signature. Loud; never the default.
     public var trusted: Bool
+    /// The URL the built image's own package sources name (`image-url:`), when it is not the
+    /// one the build fetched from; ``notInImage`` leaves the repository out of them.
+    public var imageURL: String?
+
+    /// `image-url: none`.
+    public static let notInImage = "none"
 
     public init(
         name: String, url: String? = nil, mirror: String? = nil, suite: String? = nil,
-        components: [String] = [], keyring: String? = nil, trusted: Bool = false
+        components: [String] = [], keyring: String? = nil, trusted: Bool = false, imageURL: String? = nil
     ) {
         self.name = name
         self.url = url
@@ -33,6 +39,7 @@ public struct RepositorySpec: Hashable, Sendable, Codable {
         self.components = components
         self.keyring = keyring
         self.trusted = trusted
+        self.imageURL = imageURL
     }
 }
 

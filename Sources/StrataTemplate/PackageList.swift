@@ -23,15 +23,20 @@ struct PackageList: Sendable, Equatable {
     private(set) var packages: [String] = []
     private(set) var selectors: [PackageSelector] = []
     private(set) var dropped: [String] = []
+    /// Where each package and each drop was last written, for messages that find them wrong late
+    /// (a name no repository has, a drop that something else pulls back in).
+    private(set) var origins: [String: SourceLocation] = [:]
 
-    mutating func add(_ name: String) {
+    mutating func add(_ name: String, at location: SourceLocation? = nil) {
         dropped.removeAll { $0 == name }
         if !packages.contains(name) { packages.append(name) }
+        if let location { origins[name] = location }
     }
 
-    mutating func drop(_ name: String) {
+    mutating func drop(_ name: String, at location: SourceLocation? = nil) {
         packages.removeAll { $0 == name }
         if !dropped.contains(name) { dropped.append(name) }
+        if let location { origins[name] = location }
     }
 
     mutating func select(_ selector: PackageSelector) {
@@ -44,15 +49,15 @@ struct PackageList: Sendable, Equatable {
 
     /// `@include`: the other set's result, applied as if its lines were written here.
     mutating func include(_ other: PackageList) {
-        for name in other.dropped { drop(name) }
-        for name in other.packages { add(name) }
+        for name in other.dropped { drop(name, at: other.origins[name]) }
+        for name in other.packages { add(name, at: other.origins[name]) }
         for selector in other.selectors { select(selector) }
     }
 
-    mutating func apply(_ entry: PackageListEntry) {
+    mutating func apply(_ entry: PackageListEntry, at location: SourceLocation? = nil) {
         switch entry {
-        case .add(let name): add(name)
-        case .drop(let name): drop(name)
+        case .add(let name): add(name, at: location)
+        case .drop(let name): drop(name, at: location)
         case .select(let selector): select(selector)
         case .dropSelector(let selector): dropSelector(selector)
         case .include: break  // resolved by PackageListResolver, which has the other sets

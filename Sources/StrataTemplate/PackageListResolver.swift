@@ -46,7 +46,7 @@ struct PackageListResolver {
                 if case .include(let other) = entry.value {
                     list.include(try resolve(other, stack: stack + [set], includedAt: entry.location))
                 } else {
-                    list.apply(entry.value)
+                    list.apply(entry.value, at: entry.location)
                 }
             }
         }

@@ -64,10 +64,37 @@ struct MergedConfig: Sendable {
             try excludes.apply(level.excludes ?? [], expander: expander)
             try cleanup.apply(level.cleanup ?? [], expander: expander)
         }
+        Self.warnUnread(rawSettings, levels: levels)
         self.repositories = repositories.values
         self.dummies = dummies.values
         self.excludes = excludes.globs
         self.cleanup = cleanup.globs
+    }
+
+    /// The settings strata itself reads; any other is there to be used as `${name}`.
+    static let knownSettings = ["family", "distro", "version", "suite", "keyring"]
+
+    /// Warns, at its line, about a setting that neither strata nor any `${…}` of the tree
+    /// reads: most often a typo (`suit:`), which would otherwise do nothing, silently.
+    private static func warnUnread(_ settings: [String: Located<String>], levels: [TemplateConfig]) {
+        var referenced = Set<String>()
+        for level in levels {
+            guard let text = try? TemplateTree.readText(level.file) else { continue }
+            var rest = Substring(text)
+            while let open = rest.range(of: "${") {
+                rest = rest[open.upperBound...]
+                guard let close = rest.firstIndex(of: "}") else { break }
+                referenced.insert(String(rest[..<close]))
+                rest = rest[close...]
+            }
+        }
+        let readable = Set(knownSettings).union(referenced)
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) where !readable.contains(name) {
+            Diagnostics.warning(
+                "\(value.location): setting '\(name)' is read by nothing (strata reads "
+                    + knownSettings.joined(separator: ", ") + ", and no ${\(name)} uses it)"
+                    + NameSuggestion.hint(for: name, in: knownSettings))
+        }
     }
 
     private static func repository(
@@ -91,9 +118,16 @@ struct MergedConfig: Sendable {
             let at = (entry.keyring ?? defaultKeyring)?.location ?? entry.name.location
             throw TemplateError.invalid(at: at, "keyring must be an absolute path, not '\(keyring)'")
         }
+        let imageURL = try expand(entry.imageURL)
+        if let imageURL, imageURL != RepositorySpec.notInImage, !imageURL.contains("://") {
+            throw TemplateError.invalid(
+                at: entry.imageURL?.location ?? entry.name.location,
+                "image-url must be a URL or '\(RepositorySpec.notInImage)' (leave the repository out of the image), not '\(imageURL)'")
+        }
         return RepositorySpec(
             name: name, url: url, mirror: mirror, suite: try expand(entry.suite),
-            components: try (entry.components ?? []).map(expander.expand), keyring: keyring, trusted: entry.trusted)
+            components: try (entry.components ?? []).map(expander.expand), keyring: keyring, trusted: entry.trusted,
+            imageURL: imageURL)
     }
 
     private static func dummy(_ entry: DummyEntry, expander: VariableExpander) throws -> DummyPackage {

@@ -26,8 +26,9 @@ struct RepositoryEntry: Sendable {
     var keyring: Located<String>?
     var trusted: Bool
     var drop: Bool
+    var imageURL: Located<String>?
 
-    static let keys = ["name", "url", "mirror", "suite", "components", "keyring", "trusted", "drop"]
+    static let keys = ["name", "url", "mirror", "suite", "components", "keyring", "trusted", "drop", "image-url"]
 }
 
 /// A `dummies:` entry. `drop: true` removes an inherited dummy of that name.

@@ -29,12 +29,15 @@ public struct TemplateSpec: Sendable, Equatable {
     public var configDigest: SHA256Digest
     /// The other files of the target's `config/` directories, by name, the lowest level winning.
     public var files: [TemplateFile]
+    /// Where each requested or dropped package name was written (`…/minbase.list:7`), for
+    /// messages about it; not part of the digest (paths of the tree never are).
+    public var origins: [String: String]
 
     public init(
         target: String, set: String, family: PackageFamily, architecture: Architecture,
         settings: [String: String], repositories: [RepositorySpec], packages: [String],
         selectors: [PackageSelector], dropped: [String], dummies: [DummyPackage], excludes: [String],
-        cleanup: [String], configDigest: SHA256Digest, files: [TemplateFile] = []
+        cleanup: [String], configDigest: SHA256Digest, files: [TemplateFile] = [], origins: [String: String] = [:]
     ) {
         self.target = target
         self.set = set
@@ -50,5 +53,9 @@ public struct TemplateSpec: Sendable, Equatable {
         self.cleanup = cleanup
         self.configDigest = configDigest
         self.files = files
+        self.origins = origins
     }
+
+    /// `"…/minbase.list:7: "` for a name the lists wrote, else `""`.
+    public func origin(of name: String) -> String { origins[name].map { "\($0): " } ?? "" }
 }

@@ -72,7 +72,8 @@ public struct TemplateTree: Sendable {
             target: resolved.name, set: set, family: merged.family, architecture: resolved.architecture,
             settings: merged.settings, repositories: merged.repositories, packages: list.packages,
             selectors: list.selectors, dropped: list.dropped, dummies: merged.dummies, excludes: merged.excludes,
-            cleanup: merged.cleanup, configDigest: SHA256Digest.of([UInt8]()), files: files)
+            cleanup: merged.cleanup, configDigest: SHA256Digest.of([UInt8]()), files: files,
+            origins: list.origins.mapValues(\.description))
         spec.configDigest = try spec.computeConfigDigest()
         return spec
     }
