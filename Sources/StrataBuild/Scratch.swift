@@ -12,7 +12,7 @@ import StrataStore
     import Glibc
 #endif
 
-final class Scratch: @unchecked Sendable {
+public final class Scratch: @unchecked Sendable {
     // @unchecked: used by one build on one task; `mounted` is only read and written there.
     let root: String
     /// Held (flock) while the build runs: a directory whose lock can be taken belongs to a build
@@ -59,22 +59,42 @@ final class Scratch: @unchecked Sendable {
     /// without following symlinks (nftw with FTW_PHYS | FTW_MOUNT, children first).
     static func removeTree(_ path: String) { _ = strata_remove_tree(path) }
 
-    /// Unmounts and removes the scratch directories of builds that are no longer running.
-    static func removeAbandoned(storeRoot: String) {
+    /// The marker of a tree kept by `--keep-failed`: the next build leaves it, `strata gc` removes it.
+    static let keptMarker = Store.keptFailedMarker
+
+    /// Leaves the tree as it is (mounted) for inspection: not removed on interruption, not by the
+    /// next build; ``removeAbandoned(storeRoot:includingKept:)`` with `includingKept` removes it.
+    func keep() {
+        if let interruption { Interruption.unregister(interruption) }
+        interruption = nil
+        FileManager.default.createFile(atPath: "\(root)/\(Self.keptMarker)", contents: Data())
+    }
+
+    /// Unmounts and removes the scratch directories of builds that are no longer running, and,
+    /// with `includingKept`, the trees `--keep-failed` kept.
+    /// - Returns: how many were removed.
+    @discardableResult
+    public static func removeAbandoned(storeRoot: String, includingKept: Bool = false) -> Int {
+        var removed = 0
         let tmp = "\(storeRoot)/tmp"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix("build-") {
+                // `.build-*`: made and locked, not yet renamed, when its build died.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
+        where name.hasPrefix("build-") || name.hasPrefix(".build-") {
             let dir = "\(tmp)/\(name)"
             let fd = open("\(dir)/lock", O_RDWR | O_CLOEXEC)
             if fd >= 0 {
                 defer { close(fd) }
                 guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }  // a live build
             }
+            if !includingKept, FileManager.default.fileExists(atPath: "\(dir)/\(keptMarker)") { continue }
             _ = umount2("\(dir)/merged/proc", Int32(MNT_DETACH))
             _ = umount2("\(dir)/merged", Int32(MNT_DETACH))
             _ = umount2("\(dir)/rw", Int32(MNT_DETACH))
             Log.strata.info("removing the scratch space of an interrupted build: \(dir)")
             _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", "--", dir])
+            removed += 1
         }
+        return removed
     }
 
     /// Mounts the overlay, or copies lower/ to merged/ when overlayfs is not available.

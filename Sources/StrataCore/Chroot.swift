@@ -31,7 +31,9 @@ public enum Chroot {
         let text = output.stdoutText + output.stderr
         guard output.status == 0 else {
             let tail = text.split(separator: "\n").suffix(25).joined(separator: "\n")
-            throw StrataError(.toolFailed, "\(what) failed (exit \(output.status)) inside \(root):\n\(tail)")
+            throw StrataError(
+                .toolFailed, "\(what) failed (exit \(output.status)):\n\(tail)",
+                cause: ScriptOutput(what: what, status: output.status, text: text))
         }
         return text
     }
@@ -40,4 +42,20 @@ public enum Chroot {
     public static func shellQuote(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
+}
+
+/// The whole output of a script that failed, carried as a ``StrataError``'s cause so that the
+/// caller can keep it in a log; it adds nothing to the error's one-line description.
+public struct ScriptOutput: Error, Sendable, CustomStringConvertible {
+    public var what: String
+    public var status: Int32
+    public var text: String
+
+    public init(what: String, status: Int32, text: String) {
+        self.what = what
+        self.status = status
+        self.text = text
+    }
+
+    public var description: String { "" }
 }

@@ -35,7 +35,7 @@ public struct StrataError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        if let cause { return "\(message): \(cause)" }
+        if let cause, !"\(cause)".isEmpty { return "\(message): \(cause)" }
         return message
     }
 }

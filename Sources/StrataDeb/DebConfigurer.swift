@@ -74,15 +74,74 @@ public enum DebConfigurer {
                 done
                 rm -rf $admin/tmp.ci $admin/strata-preinst
                 """
-            try Chroot.run(root: root, script: script, environment: environment, what: "the preinsts")
+            try explainingFailure { try Chroot.run(root: root, script: script, environment: environment, what: "the preinsts") }
         }
         try afterPreinsts()
-        try Chroot.run(root: root, script: "dpkg --configure -a", environment: environment, what: "dpkg --configure -a")
+        try explainingFailure {
+            try Chroot.run(root: root, script: "dpkg --configure -a", environment: environment, what: "dpkg --configure -a")
+        }
         let activations = DpkgDatabase.pendingActivations(packages)
         if !activations.isEmpty {
             let script = activations.map { "dpkg-trigger --no-await \(Chroot.shellQuote($0))" }.joined(separator: "\n")
                 + "\ndpkg --triggers-only -a"
-            try Chroot.run(root: root, script: script, environment: environment, what: "processing triggers")
+            try explainingFailure {
+                try Chroot.run(root: root, script: script, environment: environment, what: "processing triggers")
+            }
         }
+    }
+
+    /// Runs `body`; a script failure is said as the package and script that failed, with that
+    /// script's own output, instead of the step's last lines (the whole output stays the cause).
+    static func explainingFailure(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as StrataError {
+            guard let output = error.cause as? ScriptOutput, let failure = ScriptFailure(output.text) else { throw error }
+            throw StrataError(.toolFailed, failure.description, cause: output)
+        }
+    }
+}
+
+/// What dpkg's output, or strata's preinst loop, says about the first script that failed:
+/// `dpkg: error processing package NAME (--configure):` and the line after it, with what the
+/// package printed since `Setting up NAME`; or `strata: the preinst of NAME failed` with what it
+/// printed since `strata: running the preinst of NAME`.
+public struct ScriptFailure: Sendable, Equatable, CustomStringConvertible {
+    public var package: String
+    public var script: String
+    /// dpkg's own words for the failure (`… post-installation script subprocess returned error exit status 1`).
+    public var reason: String
+    /// The lines the package's script printed, at most the last 40.
+    public var output: [String]
+
+    public init?(_ text: String) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if let index = lines.firstIndex(where: { $0.hasPrefix("dpkg: error processing package ") }) {
+            let rest = lines[index].dropFirst("dpkg: error processing package ".count)
+            let name = String(rest.prefix { $0 != " " })
+            package = name
+            reason = index + 1 < lines.count ? lines[index + 1].trimmingCharacters(in: .whitespaces) : ""
+            script = reason.contains("pre-installation") ? "preinst"
+                : reason.contains("post-installation") ? "postinst"
+                : reason.contains("pre-removal") ? "prerm" : reason.contains("post-removal") ? "postrm" : "maintainer script"
+            let start = lines[..<index].lastIndex { $0.hasPrefix("Setting up \(name) ") || $0.hasPrefix("Setting up \(name):") }
+            output = Array(lines[(start.map { $0 + 1 } ?? max(0, index - 40))..<index].suffix(40))
+            return
+        }
+        if let index = lines.firstIndex(where: { $0.hasPrefix("strata: the preinst of ") && $0.hasSuffix(" failed") }) {
+            let name = String(lines[index].dropFirst("strata: the preinst of ".count).dropLast(" failed".count))
+            package = name
+            script = "preinst"
+            reason = "the preinst (install) exited non-zero"
+            let start = lines[..<index].lastIndex { $0 == "strata: running the preinst of \(name)" }
+            output = Array(lines[(start.map { $0 + 1 } ?? max(0, index - 40))..<index].suffix(40))
+            return
+        }
+        return nil
+    }
+
+    public var description: String {
+        let shown = output.isEmpty ? "  (it printed nothing)" : output.map { "  | \($0)" }.joined(separator: "\n")
+        return "the \(script) of \(package) failed: \(reason)\nits output:\n\(shown)"
     }
 }

@@ -144,7 +144,7 @@ extension Store {
         }
 
         for name in try FileSystem.names(in: temporaryDirectory) {
-            report.notes.append("tmp/\(name): left over by a writer that did not finish (gc removes it)")
+            report.notes.append("tmp/\(name): \(describeTemporary(name))")
         }
         return report
     }
@@ -233,5 +233,30 @@ extension Store {
             report.problems.append("\(relative(path)): \(error)")
             return nil
         }
+    }
+}
+
+extension Store {
+    /// The file in a build's scratch directory that says `--keep-failed` kept it.
+    public static let keptFailedMarker = "kept-failed"
+
+    /// What an entry of `tmp/` is and what removes it, as `strata gc` and the next build do.
+    func describeTemporary(_ name: String) -> String {
+        let path = "\(temporaryDirectory)/\(name)"
+        guard let st = try? FileSystem.status(path), st.st_mode & S_IFMT == S_IFDIR else {
+            return "left over by a writer that did not finish (gc removes it once it is an hour old)"
+        }
+        guard name.hasPrefix("build-") || name.hasPrefix(".build-") else {
+            return "a directory strata did not make (remove it by hand)"
+        }
+        if FileManager.default.fileExists(atPath: "\(path)/\(Self.keptFailedMarker)") {
+            return "the tree of a failed build kept by --keep-failed (strata gc unmounts and removes it)"
+        }
+        let fd = open("\(path)/lock", O_RDWR | O_CLOEXEC)
+        if fd >= 0 {
+            defer { close(fd) }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 { return "the scratch space of a build in progress" }
+        }
+        return "the scratch space of a build that did not finish (the next build or strata gc removes it)"
     }
 }

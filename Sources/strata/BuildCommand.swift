@@ -38,7 +38,10 @@ extension Strata {
         @Flag(help: "Build exactly the lockfile: refuse one that no longer matches the template, and do not ask the repositories whether it is stale.")
         var locked = false
 
-        @Flag(name: .shortAndLong, help: "Print only the summary line.")
+        @Flag(help: "When a maintainer script or a later stage fails, keep the tree (mounted) for inspection; `strata gc` removes it.")
+        var keepFailed = false
+
+        @Flag(name: .shortAndLong, help: "Print only the summary line (and errors).")
         var quiet = false
 
         func validate() throws {
@@ -97,7 +100,7 @@ extension Strata {
                 for repository in spec.repositories { urls[repository.name] = try? planner.mirrors.url(for: repository) }
                 let result = try await builder.build(
                     spec: spec, lock: lockfile, output: target.path, format: target.format, urls: urls,
-                    sourceDateEpoch: epoch)
+                    sourceDateEpoch: epoch, keepFailed: keepFailed)
                 let seconds = Date().timeIntervalSince(start)
                 let size = ByteCountFormatter.string(fromByteCount: Int64(result.bytes), countStyle: .file)
                 let digest = result.outputDigest.map { " sha256 \($0.hex)" } ?? ""

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataBuild
 import StrataCore
 import StrataStore
 
@@ -51,9 +52,11 @@ extension Strata {
 
         func run() async throws {
             try await reportingErrors {
-                let report = try storeOptions.existingStore().gc(pruneBlobs: pruneBlobs)
+                let store = try storeOptions.existingStore()
+                let scratch = Scratch.removeAbandoned(storeRoot: store.root, includingKept: true)
+                let report = try store.gc(pruneBlobs: pruneBlobs)
                 print(
-                    "removed \(report.commitsRemoved) commits, \(report.treesRemoved) trees, \(report.objectsRemoved) objects, "
+                    "removed \(scratch) abandoned or kept build trees, \(report.commitsRemoved) commits, \(report.treesRemoved) trees, \(report.objectsRemoved) objects, "
                         + "\(report.blobsRemoved) blobs, \(report.temporaryFilesRemoved) stale temporary files; "
                         + "freed \(ByteCountFormatter.string(fromByteCount: Int64(report.bytesFreed), countStyle: .file)); "
                         + "kept \(report.commitsKept) commits, \(report.treesKept) trees, \(report.objectsKept) objects")

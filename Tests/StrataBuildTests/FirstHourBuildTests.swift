@@ -127,6 +127,63 @@ struct FirstHourBuildTests {
         #expect(try Store(root: store).fsck().isClean)
     }
 
+    @Test("a failing postinst: the package, the script and its own output; the whole log kept; --keep-failed keeps the tree until gc")
+    func failingScript() async throws {
+        let key = try await TestGPGKey.archive()
+        let failing = DebPackageSpec(
+            name: "strata-bad", version: "1.0-1", architecture: "all",
+            maintainerScripts: [
+                "postinst": """
+                    #!/bin/sh
+                    echo "about to fail: step one"
+                    echo "about to fail: step two" >&2
+                    exit 3
+                    """
+            ])
+        let repo = try await DebFixtureRepo.build(
+            packages: [failing], suites: [DebSuite(name: "stable", codename: "strata")], key: key)
+        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            let tree = try BuildFixture.tree(extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\nstrata-bad\n")
+            let dir = try TemporaryDirectory.make(prefix: "strata-failing")
+            let store = "\(dir)/store"
+            func build(_ extra: [String]) async throws -> ShellResult {
+                try await StrataExecutable.run(
+                    ["build", "debian/12", "--set", "test", "--templates", tree, "--store", store, "-o", "\(dir)/x.tar"]
+                        + (try await Self.mirrors()) + extra,
+                    directory: dir, timeout: .seconds(600))
+            }
+            let plain = try await build([])
+            #expect(plain.exitCode == 1)
+            let message = plain.errorOutput
+            #expect(message.contains("the postinst of strata-bad failed: installed strata-bad package post-installation script subprocess returned error exit status 3"), "\(message)")
+            #expect(message.contains("| about to fail: step one") && message.contains("| about to fail: step two"), "\(message)")
+            #expect(message.contains("(--keep-failed keeps the failed tree for inspection)"))
+            let logLine = try #require(message.split(separator: "\n").first { $0.contains("the whole output: ") })
+            let log = String(logLine.split(separator: " ").last ?? "")
+            #expect(log.hasPrefix("\(store)/logs/"))
+            let logText = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(logText.contains("Setting up strata-bad (1.0-1)") && logText.contains("Setting up base-files"), "the whole dpkg --configure output")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(store)/tmp").filter { $0.contains("build-") }.isEmpty)
+
+            let keeping = try await build(["--keep-failed"])
+            #expect(keeping.exitCode == 1)
+            let keptLine = try #require(keeping.errorOutput.split(separator: "\n").first { $0.hasPrefix("the failed tree is kept at ") }, "\(keeping.errorOutput)")
+            let kept = String(keptLine.dropFirst("the failed tree is kept at ".count).prefix { $0 != " " })
+            #expect(FileManager.default.fileExists(atPath: "\(kept)/var/lib/dpkg/status"), "the merged tree is there to inspect")
+            #expect(FileManager.default.fileExists(atPath: "\(kept)/var/lib/strata-demo.state") == false)
+            let fsck = try await StrataExecutable.run(["fsck", "--store", store])
+            #expect(fsck.output.contains("kept by --keep-failed (strata gc unmounts and removes it)"), "\(fsck.output)")
+            // The next build leaves it alone.
+            _ = try await build([])
+            #expect(FileManager.default.fileExists(atPath: "\(kept)/var/lib/dpkg/status"))
+            let gc = try await StrataExecutable.run(["gc", "--store", store])
+            #expect(gc.exitCode == 0, "\(gc.errorOutput)")
+            #expect(!FileManager.default.fileExists(atPath: kept))
+            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            #expect(!mounts.contains(store))
+        }
+    }
+
     @Test("on a terminal, the last progress line is cleared before the summary and before an error")
     func clearedProgressLine() async throws {
         let dir = try await Self.directoryWithLock()
