@@ -44,12 +44,16 @@ extension Store {
     ///   - keepBlobs: blobs to keep even when nothing imported them (those the lockfiles name).
     ///   - pruneBlobs: whether to remove blobs at all.
     ///   - temporaryFileAge: how long a file in `tmp/` must have gone unmodified to be removed.
+    ///   - keepHistory: how many commits of each ref's history to keep, its own commit counted
+    ///     (1: only the current one); all when `nil`. Older ones go, and the oldest kept commit's
+    ///     parent is then missing, which fsck notes as history cut by gc.
     /// - Returns: counts and bytes freed.
     /// - Throws: ``StrataError`` `.verificationFailed` or `.notFound` when a root cannot be read
     ///   (nothing is deleted then), `.io`.
     @discardableResult
     public func gc(
-        keepBlobs: Set<SHA256Digest> = [], pruneBlobs: Bool = false, temporaryFileAge: Duration = .seconds(3600)
+        keepBlobs: Set<SHA256Digest> = [], pruneBlobs: Bool = false, temporaryFileAge: Duration = .seconds(3600),
+        keepHistory: Int? = nil
     ) throws -> GCReport {
         try withWriterLock {
             var report = GCReport()
@@ -59,13 +63,14 @@ extension Store {
             var commits = Set<SHA256Digest>()
             var trees = Set<SHA256Digest>()
             // A ref's commit must be there; a missing parent was pruned earlier and ends the history.
-            var pending = try refs().values.map { (id: $0, required: true) }
-            while let (id, required) = pending.popLast() {
+            var pending = try refs().values.map { (id: $0, required: true, depth: 1) }
+            while let (id, required, depth) = pending.popLast() {
                 guard !commits.contains(id), required || containsCommit(id) else { continue }
                 let commit = try readCommit(id)
                 commits.insert(id)
                 trees.insert(commit.tree)
-                pending += commit.parents.map { (id: $0, required: false) }
+                if let keepHistory, depth >= keepHistory { continue }
+                pending += commit.parents.map { (id: $0, required: false, depth: depth + 1) }
             }
             var deadPackages = [SHA256Digest]()
             for (blob, tree) in packages {

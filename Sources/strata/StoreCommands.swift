@@ -48,18 +48,58 @@ extension Strata {
         static let configuration = CommandConfiguration(
             commandName: "gc", abstract: "Remove store objects, trees and commits that no ref reaches; optionally unused package blobs.")
         @Flag(help: "Also remove downloaded packages that no imported package or index record uses.") var pruneBlobs = false
+        @Option(help: "Keep only this many commits of each template's history (1: the current build only); default: all.")
+        var keepHistory: Int?
+
+        func validate() throws {
+            if let keepHistory, keepHistory < 1 { throw ValidationError("--keep-history must be 1 or more") }
+        }
         @OptionGroup var storeOptions: StoreOptions
 
         func run() async throws {
             try await reportingErrors {
                 let store = try storeOptions.existingStore()
                 let scratch = Scratch.removeAbandoned(storeRoot: store.root, includingKept: true)
-                let report = try store.gc(pruneBlobs: pruneBlobs)
+                let report = try store.gc(pruneBlobs: pruneBlobs, keepHistory: keepHistory)
                 print(
                     "removed \(scratch) abandoned or kept build trees, \(report.commitsRemoved) commits, \(report.treesRemoved) trees, \(report.objectsRemoved) objects, "
                         + "\(report.blobsRemoved) blobs, \(report.temporaryFilesRemoved) stale temporary files; "
                         + "freed \(ByteCountFormatter.string(fromByteCount: Int64(report.bytesFreed), countStyle: .file)); "
                         + "kept \(report.commitsKept) commits, \(report.treesKept) trees, \(report.objectsKept) objects")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm",
+            abstract: "Remove templates from the store (their refs); `strata gc` then frees what only they used.")
+        @Argument(help: "Refs (debian/12/minbase/amd64) or unambiguous ref prefixes.") var refs: [String]
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try storeOptions.existingStore()
+                for name in refs {
+                    let all = try store.refs()
+                    let prefix = name.hasSuffix("/") ? name : name + "/"
+                    let matches = all.keys.filter { $0.hasPrefix(prefix) }.sorted()
+                    let ref: String
+                    if all[name] != nil {
+                        ref = name
+                    } else if matches.count == 1, let only = matches.first {
+                        ref = only
+                    } else if matches.isEmpty {
+                        throw StrataError(.notFound, "no ref '\(name)' in \(store.root) (strata list shows them)")
+                    } else {
+                        throw StrataError(
+                            .invalidInput, "'\(name)' names \(matches.count) refs: \(matches.joined(separator: ", ")); give one")
+                    }
+                    let commit = all[ref]
+                    _ = try store.withWriterLock { try store.deleteRef(ref) }
+                    print("removed \(ref)\(commit.map { " (commit \($0.hex.prefix(12)))" } ?? "")")
+                }
+                print("`strata gc` frees what only they used")
             }
         }
     }

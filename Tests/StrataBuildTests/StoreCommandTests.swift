@@ -110,3 +110,31 @@ struct StoreCommandTests {
             "\(unknown.errorOutput)")
     }
 }
+
+@Suite("strata rm")
+struct RemoveCommandTests {
+    @Test("rm removes a ref by name or unambiguous prefix, refuses an ambiguous or unknown one; gc then frees its commit")
+    func remove() async throws {
+        let root = try TemporaryDirectory.make(prefix: "strata-rm")
+        let store = try Store(root: root)
+        let tree = try store.writeTree(TreeManifest(entries: [.directory(".", metadata: FileMetadata(mode: 0o755))]))
+        let first = try store.writeCommit(Commit(tree: tree, timestamp: 1))
+        let second = try store.writeCommit(Commit(tree: tree, timestamp: 2))
+        try store.setRef("debian/12/minbase/amd64", to: first)
+        try store.setRef("debian/12/standard/amd64", to: second)
+        try store.setRef("debian/13/minbase/amd64", to: second)
+
+        let ambiguous = try await StrataExecutable.run(["rm", "debian/12", "--store", root])
+        #expect(ambiguous.exitCode == 1)
+        #expect(ambiguous.errorOutput.contains("names 2 refs: debian/12/minbase/amd64, debian/12/standard/amd64"))
+        let unknown = try await StrataExecutable.run(["rm", "debian/14", "--store", root])
+        #expect(unknown.exitCode == 1 && unknown.errorOutput.contains("no ref 'debian/14'"))
+        let removed = try await StrataExecutable.run(["rm", "debian/12/minbase", "debian/13/minbase/amd64", "--store", root])
+        #expect(removed.exitCode == 0, "\(removed.errorOutput)")
+        #expect(removed.output.contains("removed debian/12/minbase/amd64 (commit \(first.hex.prefix(12)))"))
+        #expect(try store.refs().keys.sorted() == ["debian/12/standard/amd64"])
+        let gc = try await StrataExecutable.run(["gc", "--store", root])
+        #expect(gc.exitCode == 0)
+        #expect(!store.containsCommit(first) && store.containsCommit(second))
+    }
+}

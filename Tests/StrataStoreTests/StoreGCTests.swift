@@ -15,6 +15,29 @@ struct StoreGCTests {
         return (id, .file(text, object: id, size: UInt64(text.utf8.count), metadata: metadata))
     }
 
+    @Test("gc --keep-history N keeps the newest N commits of each ref and what only older ones reached goes")
+    func keepHistory() throws {
+        let store = try makeStore()
+        var commits = [SHA256Digest]()
+        var objects = [ObjectID]()
+        for n in 1...4 {
+            let (id, entry) = try object(store, "build \(n)")
+            objects.append(id)
+            let tree = try store.writeTree(TreeManifest(entries: [entry]))
+            commits.append(try store.writeCommit(Commit(tree: tree, parents: commits.suffix(1), timestamp: Int64(n))))
+        }
+        try store.setRef("debian/12/minbase/amd64", to: commits[3])
+        let report = try store.gc(keepHistory: 2)
+        #expect(report.commitsRemoved == 2)
+        #expect(store.containsCommit(commits[3]) && store.containsCommit(commits[2]))
+        #expect(!store.containsCommit(commits[1]) && !store.containsCommit(commits[0]))
+        #expect(store.containsObject(objects[2]) && !store.containsObject(objects[1]))
+        let fsck = try store.fsck()
+        #expect(fsck.isClean, "\(fsck.problems)")
+        // Without the limit the cut history stays cut and nothing more goes.
+        #expect(try store.gc().commitsRemoved == 0)
+    }
+
     @Test("gc keeps what refs and imported packages reach and removes the rest")
     func keepsReachable() throws {
         let store = try makeStore()
