@@ -21,9 +21,14 @@ struct TemplateOptions: ParsableArguments {
     @Option(name: .long, help: "The template tree; default: $STRATA_TEMPLATES, else the one shipped with strata.")
     var templates: String?
 
+    @Option(
+        name: .long,
+        help: "Packages to add for this once (PKG,PKG or repeated), as mmdebstrap's --include; the set is then named SET+PKG+… (its own lockfile, output and ref).")
+    var include: [String] = []
+
     func load() throws -> TemplateSpec {
         let tree = TemplateTree(root: try TemplateTree.existingRoot(explicit: templates))
-        return try tree.load(target: target, set: set, architecture: arch.map(Architecture.parse))
+        return try tree.load(target: target, set: set, architecture: arch.map(Architecture.parse)).including(include)
     }
 }
 

@@ -88,3 +88,32 @@ struct ImageSourcesTests {
         #expect(again.contains("Signed-By: \(keyring)\n"), "\(again)")
     }
 }
+
+@Suite("--include")
+struct IncludeTests {
+    @Test("--include adds packages for this once, as a set of its own name, with its own lockfile")
+    func include() async throws {
+        let repo = try await DebFixtureRepo.standard()
+        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            let tree = try FixtureTemplate.make(baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\nmonitor-\n"])
+            let dir = try TemporaryDirectory.make(prefix: "strata-include")
+            let result = try await StrataExecutable.run(
+                ["lock", "fixture/1", "--set", "s", "--include", "monitor,script-tool", "--templates", tree, "--store", "\(dir)/store"],
+                directory: dir)
+            #expect(result.exitCode == 0, "\(result.errorOutput)")
+            let lock = try Lockfile.read("\(dir)/fixture-1-s+monitor+script-tool-amd64.lock.json")
+            #expect(lock.set == "s+monitor+script-tool")
+            let names = Set(lock.packages.map(\.name))
+            #expect(names.isSuperset(of: ["app", "monitor", "script-tool"]), "the drop of monitor is undone by --include")
+            #expect(!FileManager.default.fileExists(atPath: "\(dir)/fixture-1-s-amd64.lock.json"), "the plain set's lockfile is not touched")
+            let bad = try await StrataExecutable.run(
+                ["lock", "fixture/1", "--set", "s", "--include", "mointor", "--templates", tree, "--store", "\(dir)/store"],
+                directory: dir)
+            #expect(bad.exitCode == 1)
+            #expect(bad.errorOutput.contains("--include: ") && bad.errorOutput.contains("(did you mean 'monitor'?)"), "\(bad.errorOutput)")
+            let invalid = try await StrataExecutable.run(
+                ["lock", "fixture/1", "--set", "s", "--include", "../etc", "--templates", tree, "--store", "\(dir)/store"], directory: dir)
+            #expect(invalid.exitCode == 1 && invalid.errorOutput.contains("not a package name"), "\(invalid.errorOutput)")
+        }
+    }
+}
