@@ -142,6 +142,8 @@ public struct Builder: Sendable {
                 }
             }
 
+            try Customizer.run(try spec.customizeHooks(), root: scratch.merged, sourceDateEpoch: epoch) { report($0) }
+
             report("finalize")
             let owned = Set(packages.flatMap { $0.entries.map { Composer.mergedPath($0.path) } })
             _ = try Finalizer.cleanup(root: scratch.merged, globs: spec.cleanup, owned: owned)

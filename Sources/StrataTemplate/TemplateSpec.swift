@@ -32,6 +32,9 @@ public struct TemplateSpec: Sendable, Equatable {
     /// Where each requested or dropped package name was written (`…/minbase.list:7`), for
     /// messages about it; not part of the digest (paths of the tree never are).
     public var origins: [String: String]
+    /// Hooks the command line added (`--customize-hook`, …); the template's own are files
+    /// (``customizeHooks()`` gives both, in order).
+    public var hooks: [CustomizeHook] = []
 
     public init(
         target: String, set: String, family: PackageFamily, architecture: Architecture,

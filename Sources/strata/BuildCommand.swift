@@ -38,6 +38,15 @@ extension Strata {
         @Flag(help: "Build exactly the lockfile: refuse one that no longer matches the template, and do not ask the repositories whether it is stale.")
         var locked = false
 
+        @Option(help: "A shell command run on the host after the maintainer scripts, with the tree as $1 (repeatable), as mmdebstrap's --customize-hook.")
+        var customizeHook: [String] = []
+
+        @Option(help: "A shell script run inside the tree after the maintainer scripts, confined as they are (repeatable).")
+        var chrootHook: [String] = []
+
+        @Option(help: "A directory of hooks: files named customize-host* run on the host, customize-chroot* inside the tree, in name order.")
+        var hookDir: String?
+
         @Flag(help: "When a maintainer script or a later stage fails, keep the tree (mounted) for inspection; `strata gc` removes it.")
         var keepFailed = false
 
@@ -57,7 +66,14 @@ extension Strata {
             try await reportingErrors(quiet: quiet) { try await report.clearingOnError {
                 let start = Date()
                 let epoch = try SourceDateEpoch.fromEnvironment()
-                let spec = try template.load()
+                var extraHooks = try hookDir.map(CustomizeHook.load(directory:)) ?? []
+                extraHooks += customizeHook.enumerated().map {
+                    CustomizeHook(place: .host, name: "--customize-hook #\($0.offset + 1)", script: $0.element)
+                }
+                extraHooks += chrootHook.enumerated().map {
+                    CustomizeHook(place: .chroot, name: "--chroot-hook #\($0.offset + 1)", script: $0.element)
+                }
+                let spec = try template.load().addingHooks(extraHooks)
                 let lockPath = lock ?? Lockfile.defaultPath(target: spec.target, set: spec.set, architecture: spec.architecture)
                 let base = lockPath.hasSuffix(".lock.json") ? String(lockPath.dropLast(10)) : lockPath
                 let target = try OutputTarget.resolve(

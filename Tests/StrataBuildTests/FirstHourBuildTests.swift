@@ -184,6 +184,38 @@ struct FirstHourBuildTests {
         }
     }
 
+    @Test("customize hooks: the template's files and the command line's run in order, on the host and inside; they enter the digest")
+    func hooks() async throws {
+        let tree = try TemporaryDirectory.make(prefix: "strata-hook-tree")
+        _ = try await Shell.run("cp", ["-a", "\(BuildFixture.templates)/.", tree])
+        let config = "\(tree)/debian/12/config"
+        try #"printf 'template-host %s\n' "$(id -u)" >> "$1/etc/strata-hooks"; test "$PWD" = "$1""#
+            .write(toFile: "\(config)/customize-host-10-stamp", atomically: true, encoding: .utf8)
+        try "test -f /etc/debian_version\necho template-chroot >> /etc/strata-hooks\n"
+            .write(toFile: "\(config)/customize-chroot-20-inside", atomically: true, encoding: .utf8)
+        let dir = try await Self.directoryWithLock()
+        let served = try await LocalMirror.shared.minbase()
+        func build(_ extra: [String]) async throws -> ShellResult {
+            try await StrataExecutable.run(
+                ["build", "debian/12", "--set", "minbase", "--templates", tree, "--store", "\(dir)/store", "-o", "h.tar"]
+                    + (try await Self.mirrors()) + extra,
+                directory: dir, timeout: .seconds(600))
+        }
+        let first = try await build(["--customize-hook", #"echo cli-host >> "$1/etc/strata-hooks""#, "--chroot-hook", "echo cli-chroot >> /etc/strata-hooks"])
+        #expect(first.exitCode == 0, "\(first.errorOutput.suffix(2000))")
+        #expect(first.errorOutput.contains("out of date for the template"), "hooks are part of the configuration: \(first.errorOutput)")
+        let listed = try Command.run("/usr/bin/tar", ["-xOf", "\(dir)/h.tar", "etc/strata-hooks"])
+        #expect(listed.stdoutText == "template-host 0\ntemplate-chroot\ncli-host\ncli-chroot\n", "\(listed.stdoutText)\(listed.stderr)")
+        let lock = try Lockfile.read("\(dir)/debian-12-minbase-amd64.lock.json")
+        #expect(lock.configDigest != served.localLock.configDigest)
+
+        let failing = try await build(["--chroot-hook", "echo 'hook says no'\nexit 4"])
+        #expect(failing.exitCode == 1)
+        #expect(failing.errorOutput.contains("the customize hook --chroot-hook #1 failed (exit 4)"), "\(failing.errorOutput)")
+        #expect(failing.errorOutput.contains("hook says no"))
+        #expect(failing.errorOutput.contains("the whole output: "))
+    }
+
     @Test("on a terminal, the last progress line is cleared before the summary and before an error")
     func clearedProgressLine() async throws {
         let dir = try await Self.directoryWithLock()

@@ -1,0 +1,85 @@
+// Customisation hooks, as mmdebstrap's --customize-hook and --hook-dir: scripts that run after the
+// maintainer scripts and before finalize, either on the host (`sh -ec SCRIPT hook ROOT`: `$1` is
+// the tree, as mmdebstrap passes it) or inside the tree, confined as maintainer scripts are.
+//
+// A template ships them as files of its `config/` directories named `customize-host*` and
+// `customize-chroot*` (a lower level's file of the same name replaces the upper one, like every
+// other file); the command line adds more (`--customize-hook`, `--chroot-hook`, `--hook-dir`).
+// They run in that order, the template's by what follows the prefix (`customize-host-10-…`
+// before `customize-chroot-20-…`), as run-parts orders numbered scripts. Every hook's text is part of the
+// configuration digest, so a lockfile notices a changed hook and builds stay reproducible.
+import Foundation
+import StrataCore
+
+public struct CustomizeHook: Sendable, Hashable, Codable {
+    public enum Place: String, Sendable, Hashable, Codable {
+        /// On the host, as root, with the tree's path as `$1`.
+        case host
+        /// Inside the tree, as its maintainer scripts run.
+        case chroot
+    }
+
+    public var place: Place
+    /// Where it came from, for messages: a file path or `--customize-hook #2`.
+    public var name: String
+    public var script: String
+
+    public init(place: Place, name: String, script: String) {
+        self.place = place
+        self.name = name
+        self.script = script
+    }
+
+    /// The place a template file's name gives it, or `nil` for a file that is not a hook.
+    public static func place(ofFileNamed name: String) -> Place? {
+        if name.hasPrefix("customize-host") { return .host }
+        if name.hasPrefix("customize-chroot") { return .chroot }
+        return nil
+    }
+
+    /// The order hook files run in: by what follows `customize-host` / `customize-chroot`
+    /// (`-10-motd` before `-20-users`, as run-parts orders), the host's first on a tie.
+    static func orderKey(_ name: String) -> (String, Int) {
+        if name.hasPrefix("customize-host") { return (String(name.dropFirst("customize-host".count)), 0) }
+        return (String(name.dropFirst("customize-chroot".count)), 1)
+    }
+
+    static func ordered(_ names: [String]) -> [String] {
+        names.filter { place(ofFileNamed: $0) != nil }.sorted { orderKey($0) < orderKey($1) }
+    }
+
+    /// The hooks in a directory (`--hook-dir`), by the same names as a template's, in name order.
+    /// - Throws: ``StrataError`` `.notFound` for a directory that does not exist.
+    public static func load(directory: String) throws -> [CustomizeHook] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+            throw StrataError(.notFound, "--hook-dir \(directory): no such directory")
+        }
+        return try ordered(names).compactMap { name in
+            guard let place = place(ofFileNamed: name) else { return nil }
+            let path = "\(directory)/\(name)"
+            return CustomizeHook(place: place, name: path, script: try TemplateTree.readText(path))
+        }
+    }
+}
+
+extension TemplateSpec {
+    /// Every hook to run, in order: the template's files, then the command line's.
+    /// - Throws: ``StrataError`` `.io` for a hook file that cannot be read.
+    public func customizeHooks() throws -> [CustomizeHook] {
+        let byName = Dictionary(files.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let shipped = try CustomizeHook.ordered(files.map(\.name)).compactMap { name -> CustomizeHook? in
+            guard let file = byName[name], let place = CustomizeHook.place(ofFileNamed: name) else { return nil }
+            return CustomizeHook(place: place, name: file.path, script: try TemplateTree.readText(file.path))
+        }
+        return shipped + hooks
+    }
+
+    /// This spec with `extra` hooks after its own; the configuration digest covers them.
+    public func addingHooks(_ extra: [CustomizeHook]) throws -> TemplateSpec {
+        guard !extra.isEmpty else { return self }
+        var spec = self
+        spec.hooks += extra
+        spec.configDigest = try spec.computeConfigDigest()
+        return spec
+    }
+}
