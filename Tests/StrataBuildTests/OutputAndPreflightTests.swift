@@ -137,3 +137,26 @@ struct OutputAndPreflightTests {
         try lock.requireFor(spec, path: "x.lock.json")
     }
 }
+
+@Suite("Directory outputs")
+struct DirectoryOutputTests {
+    @Test("a directory output goes into a new path or an empty directory, dated as the tar would be")
+    func directoryOutput() throws {
+        let tree = try TemporaryDirectory.make(prefix: "strata-dir-tree")
+        try FileManager.default.createDirectory(atPath: "\(tree)/etc/skel", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: "\(tree)/etc/skel/.bashrc", contents: Data("x".utf8))
+        FileManager.default.createFile(atPath: "\(tree)/etc/passwd", contents: Data("root\n".utf8))
+        let dates: @Sendable (String) -> Int64? = { $0 == "etc/skel/.bashrc" ? 1_000 : nil }
+        let out = try TemporaryDirectory.make(prefix: "strata-dir-out")
+        for target in ["\(out)/new/", "\(out)/empty"] {
+            if target.hasSuffix("empty") { try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true) }
+            _ = try Exporter.export(root: tree, to: target, format: .directory, clampMtime: 5_000, hardlinks: [], mtimes: dates)
+            let base = target.hasSuffix("/") ? String(target.dropLast()) : target
+            let bashrc = try FileManager.default.attributesOfItem(atPath: "\(base)/etc/skel/.bashrc")
+            let passwd = try FileManager.default.attributesOfItem(atPath: "\(base)/etc/passwd")
+            #expect((bashrc[.modificationDate] as? Date)?.timeIntervalSince1970 == 1_000, "the package's date")
+            #expect((passwd[.modificationDate] as? Date)?.timeIntervalSince1970 == 5_000, "clamped")
+            #expect(!FileManager.default.fileExists(atPath: "\(base)/\((tree as NSString).lastPathComponent)"), "contents, not the tree itself")
+        }
+    }
+}
