@@ -45,9 +45,6 @@ extension TarWriter {
     ///   - clampMtime: mtimes newer than this become this (`SOURCE_DATE_EPOCH`); none when `nil`.
     ///   - owners: user and group names by id, written beside the numeric ids (read them from the
     ///     tree's own /etc/passwd and /etc/group, never the build host's); numeric only when empty.
-    ///   - mtimes: the date to write for a path (relative to `root`) instead of its file's, before
-    ///     clamping: a composed tree's files are store objects whose own mtimes are not the
-    ///     packages'; `nil` for a path keeps the file's.
     ///   - hardlinks: when given, only these paths may become hardlink entries (a tree composed
     ///     from a store shares inodes between unrelated identical files, which must stay separate
     ///     files in the output); when `nil`, every shared inode is a hardlink.
@@ -57,7 +54,7 @@ extension TarWriter {
     @discardableResult
     public static func exportDirectory(
         _ root: String, to path: String, compression: TarCompression, clampMtime: Int64?,
-        owners: OwnerNames = OwnerNames(), hardlinks: Set<String>? = nil, mtimes: ((String) -> Int64?)? = nil
+        owners: OwnerNames = OwnerNames(), hardlinks: Set<String>? = nil
     ) throws -> (entries: Int, bytes: UInt64) {
         var paths: [String] = [""]
         try collect(root: root, relative: "", into: &paths)
@@ -81,7 +78,7 @@ extension TarWriter {
                 }
             }
             let isFile = kind == .file
-            let mtime = mtimes?(relative) ?? info.mtime
+            let mtime = info.mtime
             let entry = ArchiveEntry(
                 path: relative, kind: kind, mode: info.mode, uid: info.uid, gid: info.gid,
                 uname: owners.users[info.uid], gname: owners.groups[info.gid],

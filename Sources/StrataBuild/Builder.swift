@@ -155,8 +155,7 @@ public struct Builder: Sendable {
             report("export: \(output)")
             let hardlinks = Set(packages.flatMap(\.declaredHardlinks))
             let stats = try Exporter.export(
-                root: scratch.merged, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks,
-                mtimes: PackageDates(packages: packages, scratch: scratch).date(of:))
+                root: scratch.merged, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
             report("commit: the tree into the store")
             let commit = try Committer(store: store).commit(
                 root: scratch.merged, hardlinks: hardlinks, knownObjects: try knownObjects(packages), clampMtime: epoch,

@@ -13,7 +13,8 @@ struct Committer {
         spec: TemplateSpec
     ) throws -> SHA256Digest {
         try store.withWriterLock {
-            let tree = try store.checkIn(directory: root, hardlinks: hardlinks, knownObjects: knownObjects)
+            let tree = try store.checkIn(
+                directory: root, hardlinks: hardlinks, knownObjects: knownObjects, clampMtime: clampMtime)
             let ref = "\(spec.target.split(separator: "/").prefix(2).joined(separator: "/"))/\(spec.set)/\(spec.architecture.debian)"
             let parent = try store.ref(ref)
             let commit = Commit(

@@ -81,6 +81,7 @@ struct Composer {
             try replaceExisting(dir, leaf, path)
             guard symlinkat(target, dir, leaf) == 0 else { throw failure("cannot create symlink", path) }
             _ = fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW)
+            try date(dir, leaf, entry, path)
         case .hardlink(let target):
             let (targetDir, targetLeaf) = try tree.openParent(of: Self.mergedPath(target))
             defer { Glibc.close(targetDir) }
@@ -94,10 +95,12 @@ struct Composer {
                 throw failure("cannot create device node", path)
             }
             try setOwnerAndMode(dir, leaf, entry, path)
+            try date(dir, leaf, entry, path)
         case .fifo:
             try replaceExisting(dir, leaf, path)
             guard mknodat(dir, leaf, S_IFIFO | 0o600, 0) == 0 else { throw failure("cannot create fifo", path) }
             try setOwnerAndMode(dir, leaf, entry, path)
+            try date(dir, leaf, entry, path)
         }
     }
 
@@ -132,6 +135,15 @@ struct Composer {
         guard unlinkat(dir, leaf, 0) == 0 else { throw failure("cannot replace", path) }
     }
 
+    /// Dates a symlink or special file as its package does (files carry it in their object;
+    /// directories keep the build's time, as dpkg leaves them).
+    private func date(_ dir: Int32, _ leaf: String, _ entry: ComposeEntry, _ path: String) throws {
+        guard let mtime = entry.mtime else { return }
+        let date = timespec(tv_sec: Int(mtime), tv_nsec: 0)
+        var times = [date, date]
+        guard utimensat(dir, leaf, &times, AT_SYMLINK_NOFOLLOW) == 0 else { throw failure("cannot set the date of", path) }
+    }
+
     private func setOwnerAndMode(_ dir: Int32, _ leaf: String, _ entry: ComposeEntry, _ path: String) throws {
         // chown first: it clears setuid/setgid bits, which chmod then sets.
         if fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0, geteuid() == 0 {
@@ -159,6 +171,8 @@ struct Composer {
         fstat(input, &st)
         _ = fchown(output, st.st_uid, st.st_gid)
         _ = fchmod(output, st.st_mode & 0o7777)
+        var times = [st.st_mtim, st.st_mtim]
+        _ = futimens(output, &times)
     }
 
     private func failure(_ what: String, _ path: String) -> StrataError {

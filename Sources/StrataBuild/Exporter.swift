@@ -12,10 +12,8 @@ import StrataCore
 #endif
 
 enum Exporter {
-    /// - Parameter mtimes: the package's date for a path, while the path is as the package left it.
     static func export(
-        root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>,
-        mtimes: ((String) -> Int64?)? = nil
+        root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>
     ) throws -> (files: Int, bytes: UInt64) {
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
         let directory = (target as NSString).deletingLastPathComponent
@@ -27,7 +25,7 @@ enum Exporter {
                 let stats = try Interruption.whileRunning(cleanup: { _ = unlink(temp) }) {
                     try TarWriter.exportDirectory(
                         root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
-                        hardlinks: hardlinks, mtimes: mtimes)
+                        hardlinks: hardlinks)
                 }
                 guard rename(temp, target) == 0 else {
                     throw StrataError(.io, "cannot move the output to \(target): \(String(cString: strerror(errno)))")
@@ -57,16 +55,15 @@ enum Exporter {
                 undo()
                 throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)")
             }
-            let files = try dateCopy(target, clampMtime: clampMtime, mtimes: mtimes)
+            let files = try clampDates(target, to: clampMtime)
             return (files, 0)
         }
     }
 
-    /// Dates every path of a directory output as the tar would: the package's date where it has
-    /// one, clamped to `clampMtime` (directories last, as setting a child's date leaves its
-    /// directory's alone but creating one does not).
+    /// Clamps the dates of a directory output as the tar's are (`cp -a` kept them): none newer
+    /// than `clampMtime`.
     /// - Returns: the number of paths.
-    private static func dateCopy(_ root: String, clampMtime: Int64, mtimes: ((String) -> Int64?)?) throws -> Int {
+    private static func clampDates(_ root: String, to clampMtime: Int64) throws -> Int {
         var count = 0
         func visit(_ relative: String) throws {
             let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
@@ -77,7 +74,7 @@ enum Exporter {
                     try visit(relative.isEmpty ? name : "\(relative)/\(name)")
                 }
             }
-            let mtime = min(clampMtime, mtimes?(relative) ?? Int64(st.st_mtim.tv_sec))
+            let mtime = min(clampMtime, Int64(st.st_mtim.tv_sec))
             var times = [timespec(tv_sec: Int(mtime), tv_nsec: 0), timespec(tv_sec: Int(mtime), tv_nsec: 0)]
             guard utimensat(AT_FDCWD, absolute, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
                 throw StrataError(.io, "cannot set the date of \(absolute): \(String(cString: strerror(errno)))")

@@ -30,8 +30,8 @@ struct ImportedPackage: Sendable {
 
 /// What `packages/<blob>` does not hold: control members and the archive's path order.
 struct PackageControlRecord: Codable {
-    /// What the import recorded: 2 added each path's mtime to the tree. A record of an older
-    /// format makes the package be read again.
+    /// What the import recorded: 2 added each path's mtime to the tree, 3 dated the file objects
+    /// as the package dates them. A record of an older format makes the package be read again.
     var format: Int?
     var name: String
     var architecture: String
@@ -40,7 +40,7 @@ struct PackageControlRecord: Codable {
 }
 
 struct Importer {
-    static let format = 2
+    static let format = 3
     let store: Store
 
     private func recordPath(_ blob: SHA256Digest) -> String { "\(store.root)/control/\(blob.hex).json" }
@@ -72,7 +72,10 @@ struct Importer {
                 Interruption.checkpoint()
                 paths.append(entry.path)
                 let path = entry.path.isEmpty ? "." : entry.path
-                let metadata = FileMetadata(mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs)
+                // A file's object carries the package's date of it (dpkg leaves files so dated).
+                let metadata = FileMetadata(
+                    mode: entry.mode, uid: entry.uid, gid: entry.gid, xattrs: entry.xattrs,
+                    mtime: entry.kind == .file ? entry.mtime : 0)
                 switch entry.kind {
                 case .file:
                     let temp = try store.makeTemporaryFile(hint: "import")

@@ -27,8 +27,6 @@ public final class Scratch: @unchecked Sendable {
     var merged: String { "\(root)/merged" }
     private var mounted = false
     private var tmpfsMounted = false
-    /// Whether merged/ is the overlay (upper/ then holds exactly what the scripts changed).
-    var overlayMounted: Bool { mounted }
     /// Undoes everything if the process is interrupted (SIGINT, SIGTERM) while the build runs.
     private var interruption: Interruption.Token?
 

@@ -5,10 +5,13 @@
 //   "strata-object-v1\0"
 //   "mode=<octal, no leading zeros>\n"     permission bits only (0o7777: setuid, setgid, sticky)
 //   "uid=<decimal>\n" "gid=<decimal>\n"
+//   "mtime=<decimal seconds>\n"           only when not 0 (objects made before dates were kept)
 //   per xattr, names sorted bytewise:  "xattr=<name>\0<value length, decimal>\n" <value bytes> "\n"
 //   "content=sha256:<64 hex>\n"
 //
-// Names cannot hold NUL and values are length-prefixed, so the encoding is unambiguous.
+// Names cannot hold NUL and values are length-prefixed, so the encoding is unambiguous. The mtime
+// is the package's date of the file: dpkg leaves every file dated as its package does, and a
+// hardlinked object shows its date in every tree, so two dates are two objects.
 // `security.selinux` is never part of an object: a host with SELinux labels every new file itself.
 import Foundation
 import StrataCore
@@ -21,12 +24,16 @@ public struct FileMetadata: Hashable, Sendable, Codable {
     public var gid: UInt32
     /// Extended attributes by name (`security.capability`, `user.…`), raw values.
     public var xattrs: [String: [UInt8]]
+    /// Modification time, seconds since the epoch (a file object's is its package's date; 0
+    /// for none).
+    public var mtime: Int64
 
-    public init(mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, xattrs: [String: [UInt8]] = [:]) {
+    public init(mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, xattrs: [String: [UInt8]] = [:], mtime: Int64 = 0) {
         self.mode = mode
         self.uid = uid
         self.gid = gid
         self.xattrs = xattrs
+        self.mtime = mtime
     }
 
     /// The xattr the host sets on every file it creates; never stored, never hashed.
@@ -51,7 +58,7 @@ public struct FileMetadata: Hashable, Sendable, Codable {
     /// The xattr names in canonical (bytewise) order.
     var sortedXattrNames: [String] { xattrs.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
 
-    enum CodingKeys: String, CodingKey { case mode, uid, gid, xattrs }
+    enum CodingKeys: String, CodingKey { case mode, uid, gid, xattrs, mtime }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -59,6 +66,7 @@ public struct FileMetadata: Hashable, Sendable, Codable {
         uid = try c.decode(UInt32.self, forKey: .uid)
         gid = try c.decode(UInt32.self, forKey: .gid)
         xattrs = try XattrCoding.decode(c, .xattrs)
+        mtime = try c.decodeIfPresent(Int64.self, forKey: .mtime) ?? 0
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -67,6 +75,7 @@ public struct FileMetadata: Hashable, Sendable, Codable {
         try c.encode(uid, forKey: .uid)
         try c.encode(gid, forKey: .gid)
         try XattrCoding.encode(xattrs, &c, .xattrs)
+        if mtime != 0 { try c.encode(mtime, forKey: .mtime) }
     }
 }
 
@@ -87,6 +96,7 @@ public struct ObjectID: Hashable, Sendable, Codable, Comparable, CustomStringCon
         var bytes = Array("strata-object-v1\0".utf8)
         bytes += Array("mode=\(String(metadata.mode & 0o7777, radix: 8))\n".utf8)
         bytes += Array("uid=\(metadata.uid)\ngid=\(metadata.gid)\n".utf8)
+        if metadata.mtime != 0 { bytes += Array("mtime=\(metadata.mtime)\n".utf8) }
         for name in metadata.sortedXattrNames {
             let value = metadata.xattrs[name] ?? []
             bytes += Array("xattr=\(name)\0\(value.count)\n".utf8)

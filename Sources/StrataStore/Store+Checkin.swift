@@ -16,8 +16,11 @@ extension Store {
     /// - Parameter knownObjects: store objects by `"device:inode"`: a file of the tree that is one
     ///   of them (a hardlink from the composed lower layer, seen through an overlay that reports
     ///   the real file's device and inode) is recorded without being read again.
+    /// - Parameter clampMtime: a file copied in keeps its mtime clamped to this (so two builds
+    ///   give the same objects); dated 0 when `nil`.
     public func checkIn(
-        directory root: String, hardlinks: Set<String> = [], knownObjects: [String: ObjectID] = [:]
+        directory root: String, hardlinks: Set<String> = [], knownObjects: [String: ObjectID] = [:],
+        clampMtime: Int64? = nil
     ) throws -> SHA256Digest {
         var metadataCache = [ObjectID: FileMetadata]()
         // Every path first, then in bytewise order, so which name of a hardlink group is the file
@@ -65,7 +68,7 @@ extension Store {
                     entries.append(.file(path, object: known, size: UInt64(st.st_size), metadata: full))
                     continue
                 }
-                let (object, size, full) = try addObject(copying: absolute)
+                let (object, size, full) = try addObject(copying: absolute, clampMtime: clampMtime)
                 entries.append(.file(path, object: object, size: size, metadata: full))
             case S_IFLNK:
                 var buffer = [CChar](repeating: 0, count: 4097)
@@ -91,11 +94,12 @@ extension Store {
     }
 
     /// The object for a file on disk (its content and its metadata), added when missing.
-    private func addObject(copying path: String) throws -> (ObjectID, UInt64, FileMetadata) {
+    private func addObject(copying path: String, clampMtime: Int64?) throws -> (ObjectID, UInt64, FileMetadata) {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw Self.ioError("cannot open", path) }
         defer { close(fd) }
-        let metadata = try Self.readMetadata(fd: fd, path: path)
+        var metadata = try Self.readMetadata(fd: fd, path: path)
+        metadata.mtime = clampMtime.map { min($0, metadata.mtime) } ?? 0
         var hasher = StreamingSHA256()
         try FileReader.forEachChunk(of: path) { hasher.update($0) }
         let digest = hasher.finalize()

@@ -208,7 +208,7 @@ extension Store {
         let xattrs = disk.sortedXattrNames.joined(separator: ",")
         report.problems.append(
             "\(shown): content sha256 \(content.hex) with mode \(String(disk.mode, radix: 8)) uid \(disk.uid) "
-                + "gid \(disk.gid) xattrs [\(xattrs)] gives object \(ObjectID(contentDigest: content, metadata: disk).hex), expected \(id.hex)"
+                + "gid \(disk.gid) mtime \(disk.mtime) xattrs [\(xattrs)] gives object \(ObjectID(contentDigest: content, metadata: disk).hex), expected \(id.hex)"
                 + (geteuid() != 0 || disk.uid != 0
                     ? " (and no valid tree entry vouches for another owner or xattrs)" : ""))
         return nil

@@ -1,7 +1,7 @@
 // Writing and reading file objects (`objects/<2 hex>/<62 hex>`, ids in ObjectID.swift).
 //
-// An object is created from a file the caller filled under tmp/: its owner, mode, xattrs and an
-// mtime of 0 are applied through the open descriptor, then it is flushed and renamed into place.
+// An object is created from a file the caller filled under tmp/: its owner, mode, xattrs and
+// mtime are applied through the open descriptor, then it is flushed and renamed into place.
 // Nothing writes to an object afterwards; checkouts hardlink it and overlayfs copies it up before
 // anything changes it.
 import CStrataShim
@@ -26,7 +26,7 @@ extension Store {
     ///
     /// When the object already exists the file is discarded. Otherwise its owner (`fchown`), mode
     /// (`fchmod`, after the owner since chown clears setuid), xattrs (`fsetxattr`, after the owner
-    /// since chown clears `security.capability`) and an mtime of 0 are applied before it is flushed
+    /// since chown clears `security.capability`) and its mtime are applied before it is flushed
     /// and renamed into place.
     ///
     /// Without root, `fchown` and privileged xattrs fail with EPERM: the object then keeps the
@@ -85,7 +85,7 @@ extension Store {
             file, contentDigest: SHA256Digest.of(bytes), size: UInt64(bytes.count), metadata: metadata)
     }
 
-    /// The metadata object `id` carries on disk: mode, owner and xattrs (`security.selinux` left out).
+    /// The metadata object `id` carries on disk: mode, owner, xattrs (`security.selinux` left out), mtime.
     /// - Throws: ``StrataError`` `.notFound` when there is no such object, `.io`.
     public func diskMetadata(ofObject id: ObjectID) throws -> FileMetadata {
         let path = objectPath(id)
@@ -113,17 +113,18 @@ extension Store {
                 }
             }
         }
-        var times = [timespec(tv_sec: 0, tv_nsec: 0), timespec(tv_sec: 0, tv_nsec: 0)]
+        let date = timespec(tv_sec: Int(metadata.mtime), tv_nsec: 0)
+        var times = [date, date]
         guard futimens(fd, &times) == 0 else { throw Self.ioError("cannot set the times of", path) }
     }
 
-    /// Mode, owner and xattrs of an open file, as ``FileMetadata``.
+    /// Mode, owner, xattrs and mtime (whole seconds) of an open file, as ``FileMetadata``.
     static func readMetadata(fd: Int32, path: String) throws -> FileMetadata {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw ioError("cannot stat", path) }
         return FileMetadata(
             mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid,
-            xattrs: try readXattrs(fd: fd, path: path))
+            xattrs: try readXattrs(fd: fd, path: path), mtime: Int64(st.st_mtim.tv_sec))
     }
 
     static func readXattrs(fd: Int32, path: String) throws -> [String: [UInt8]] {

@@ -9,7 +9,8 @@
 //    "xattrs":{"security.capability":"<base64>"}}
 //
 // `mode` is octal permission bits (file type is `kind`); `xattrs` is left out when empty; `mtime`
-// (seconds) only in package trees, where it is the package's own date of the path. Paths are
+// (seconds) is left out when 0: package trees carry the package's date of every path (a file's
+// object carries it too), a template's tree the dates of its files (clamped to its epoch). Paths are
 // relative ("usr/bin/su"), the root directory is ".". `target` is a symlink's target (any string)
 // or, for a hardlink, the path of another entry in the same tree. Files repeat their object's
 // metadata so a store written without root (objects owned by the caller) still knows it.
@@ -45,6 +46,7 @@ public struct TreeEntry: Hashable, Sendable, Codable {
     /// that do not record it.
     public var mtime: Int64?
 
+    /// - Parameter mtime: the path's date; default: the metadata's, when it has one.
     public init(
         path: String, kind: Kind, metadata: FileMetadata, object: ObjectID? = nil, size: UInt64? = nil,
         target: String? = nil, major: UInt32? = nil, minor: UInt32? = nil, mtime: Int64? = nil
@@ -60,7 +62,7 @@ public struct TreeEntry: Hashable, Sendable, Codable {
         self.target = target
         self.major = major
         self.minor = minor
-        self.mtime = mtime
+        self.mtime = mtime ?? (metadata.mtime != 0 ? metadata.mtime : nil)
     }
 
     /// A regular file stored as `object`.
@@ -77,7 +79,7 @@ public struct TreeEntry: Hashable, Sendable, Codable {
     }
 
     /// The mode, owner and xattrs as one value.
-    public var metadata: FileMetadata { FileMetadata(mode: mode, uid: uid, gid: gid, xattrs: xattrs) }
+    public var metadata: FileMetadata { FileMetadata(mode: mode, uid: uid, gid: gid, xattrs: xattrs, mtime: mtime ?? 0) }
 
     enum CodingKeys: String, CodingKey { case path, kind, mode, uid, gid, xattrs, object, size, target, major, minor, mtime }
 

@@ -123,7 +123,8 @@ struct RealBuildTests {
     }
 }
 
-/// A tar's entries as (type, mode, owner, link target, size, content digest), by normalised path.
+/// A tar's entries as (type, mode, owner, link target, size, content digest, and for files and
+/// symlinks the mtime), by normalised path.
 enum TarListing {
     static func read(_ path: String) throws -> [String: String] {
         let script = """
@@ -136,7 +137,10 @@ enum TarListing {
                     digest = hashlib.sha256(t.extractfile(m).read()).hexdigest() if kind == 'f' else ''
                     target = m.linkname[2:] if kind == 'h' and m.linkname.startswith('./') else (m.linkname if kind in 'lh' else '')
                     dev = f'{m.devmajor},{m.devminor}' if kind in 'cb' else ''
-                    print(f'{n}\\t{kind} {m.mode:o} {m.uid}:{m.gid} {target} {m.size if kind == "f" else 0} {digest} {dev}')
+                    # Files and links are dated as their packages date them (dpkg's own database files
+                    # under var/lib/dpkg/info are written by strata, not unpacked: not compared).
+                    dated = f' @{m.mtime}' if kind in 'fl' and not n.startswith('var/lib/dpkg/info/') else ''
+                    print(f'{n}\\t{kind} {m.mode:o} {m.uid}:{m.gid} {target} {m.size if kind == "f" else 0} {digest} {dev}{dated}')
             """
         let output = try Command.run("/usr/bin/python3", ["-c", script, path])
         guard output.status == 0 else { throw StrataError(.toolFailed, "reading \(path): \(output.stderr)") }

@@ -23,10 +23,36 @@ struct StoreObjectTests {
         variants.append(FileMetadata(mode: 0o4755, uid: 0, gid: 1, xattrs: base.xattrs))
         variants.append(FileMetadata(mode: 0o4755, uid: 0, gid: 0))
         variants.append(FileMetadata(mode: 0o4755, uid: 0, gid: 0, xattrs: ["user.a": Array("xy".utf8)]))
+        var dated = base
+        dated.mtime = 1_700_000_000
+        // The same bytes of the documented format with "mtime=1700000000\n" after the gid line.
+        #expect(
+            ObjectID(contentDigest: content, metadata: dated).hex
+                == "45d9e5084002bb0d25c1f744f86f4ccf08e69bfc5495921f2479d73cdc322184")
+        variants.append(dated)
         let ids = Set(variants.map { ObjectID(contentDigest: content, metadata: $0) })
         #expect(ids.count == variants.count)
         let otherContent = SHA256Digest.of(Array("hello!\n".utf8))
         #expect(!ids.contains(ObjectID(contentDigest: otherContent, metadata: base)))
+    }
+
+    @Test("an object file carries its mtime, which fsck checks")
+    func dated() throws {
+        let store = try makeStore()
+        let id = try store.addObject(bytes: Array("dated\n".utf8), metadata: FileMetadata(mode: 0o644, mtime: 1_600_000_000))
+        var st = stat()
+        #expect(lstat(store.objectPath(id), &st) == 0)
+        #expect(st.st_mtim.tv_sec == 1_600_000_000)
+        #expect(try store.diskMetadata(ofObject: id).mtime == 1_600_000_000)
+        try store.setRef("t/1/s/amd64", to: try store.writeCommit(Commit(
+            tree: try store.writeTree(TreeManifest(entries: [
+                .directory(".", metadata: FileMetadata(mode: 0o755)),
+                .file("f", object: id, size: 6, metadata: FileMetadata(mode: 0o644, mtime: 1_600_000_000)),
+            ])), timestamp: 1)))
+        #expect(try store.fsck().isClean)
+        var times = [timespec(tv_sec: 5, tv_nsec: 0), timespec(tv_sec: 5, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, store.objectPath(id), &times, 0) == 0)
+        #expect(!(try store.fsck().isClean), "a changed date is a changed object")
     }
 
     @Test("adding the same object twice gives one file and leaves tmp/ empty")
