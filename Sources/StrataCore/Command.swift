@@ -14,6 +14,7 @@ public enum Command {
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: [UInt8]? = nil
     ) throws -> Output {
+        Interruption.checkpoint()  // no new tool once the clean-up has started
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -11,6 +11,7 @@
 // ``parkIfInterrupted()`` instead of reporting that child's failure as the build's error.
 import CStrataShim
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -26,13 +27,14 @@ public enum Interruption {
         var actions: [(UInt64, @Sendable () -> Void)] = []
         var children: Set<Int32> = []
         var installed = false
-        var interrupted = false
     }
 
     private static let state = LockedBox(State())
+    /// Read at every checkpoint (per file of a build): an atomic load, not a lock.
+    private static let interrupted = Atomic<Bool>(false)
 
     /// Whether a signal has started the clean-up.
-    public static var isInterrupted: Bool { state.get().interrupted }
+    public static var isInterrupted: Bool { interrupted.load(ordering: .acquiring) }
 
     /// Catches SIGINT and SIGTERM for the rest of the process's life. Call once, from the
     /// executable, before the work that registers clean-ups.
@@ -98,9 +100,9 @@ public enum Interruption {
     }
 
     private static func run(signal: Int32) {
+        interrupted.store(true, ordering: .releasing)
         let (actions, children) = state.update { state -> ([@Sendable () -> Void], Set<Int32>) in
-            state.interrupted = true
-            return (state.actions.reversed().map(\.1), state.children)
+            (state.actions.reversed().map(\.1), state.children)
         }
         // unshare --kill-child takes its namespace down with it; a SIGTERM it would block.
         for pid in children { kill(pid, SIGKILL) }
