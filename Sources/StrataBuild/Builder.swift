@@ -165,6 +165,7 @@ public struct Builder: Sendable {
                 packages: packages.count, files: stats.files, bytes: stats.bytes, output: output, outputDigest: digest,
                 commit: commit, imported: imported, usedOverlay: usedOverlay)
         } catch {
+            Interruption.parkIfInterrupted()
             kept = keepFailed
             throw try failure(error, spec: spec, scratch: scratch, kept: kept)
         }
@@ -192,8 +193,12 @@ extension Builder {
         }
         if kept {
             scratch.keep()
-            error.message +=
-                "\nthe failed tree is kept at \(scratch.merged) (mounted; `strata gc` unmounts and removes it)"
+            // merged/ is the tree once the overlay is mounted or the copy made; before, lower/ is.
+            let mergedIsTree = scratch.isOverlayMounted
+                || !((try? FileManager.default.contentsOfDirectory(atPath: scratch.merged)) ?? []).isEmpty
+            let tree = mergedIsTree ? scratch.merged : scratch.lower
+            let state = scratch.isOverlayMounted ? "the overlay mounted; " : ""
+            error.message += "\nthe failed tree is kept at \(tree) (\(state)`strata gc` unmounts and removes it)"
         } else if error.cause is ScriptOutput {
             error.message += "\n(--keep-failed keeps the failed tree for inspection)"
         }

@@ -17,10 +17,13 @@ struct Committer {
                 directory: root, hardlinks: hardlinks, knownObjects: knownObjects, clampMtime: clampMtime)
             let ref = "\(spec.target.split(separator: "/").prefix(2).joined(separator: "/"))/\(spec.set)/\(spec.architecture.debian)"
             let parent = try store.ref(ref)
+            var metadata = ["packages": String(lock.packages.count), "configDigest": spec.configDigest.hex]
+            // The command line's hooks are not in the configuration digest: the commit names them.
+            if let hooks = spec.hooksDigest { metadata["hooks"] = hooks.hex }
             let commit = Commit(
                 tree: tree, parents: parent.map { [$0] } ?? [], lockDigest: SHA256Digest.of(try lock.encoded()),
                 origin: ["target": spec.target, "set": spec.set, "architecture": spec.architecture.debian],
-                metadata: ["packages": String(lock.packages.count), "configDigest": spec.configDigest.hex],
+                metadata: metadata,
                 timestamp: clampMtime)
             // An identical rebuild is the commit the ref already names: history grows only by change.
             if let parent, let previous = try? store.readCommit(parent), previous.tree == commit.tree,

@@ -22,41 +22,43 @@ enum Exporter {
         case .tar(let compression):
             let temp = "\(target).strata-\(UInt64.random(in: 0...UInt64.max))"
             do {
-                let stats = try Interruption.whileRunning(cleanup: { _ = unlink(temp) }) {
-                    try TarWriter.exportDirectory(
+                // Registered until the rename: an interruption before it leaves no partial file.
+                return try Interruption.whileRunning(cleanup: { _ = unlink(temp) }) {
+                    let stats = try TarWriter.exportDirectory(
                         root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
                         hardlinks: hardlinks)
+                    guard rename(temp, target) == 0 else {
+                        throw StrataError(.io, "cannot move the output to \(target): \(String(cString: strerror(errno)))")
+                    }
+                    return (stats.entries, stats.bytes)
                 }
-                guard rename(temp, target) == 0 else {
-                    throw StrataError(.io, "cannot move the output to \(target): \(String(cString: strerror(errno)))")
-                }
-                return (stats.entries, stats.bytes)
             } catch {
                 unlink(temp)
                 throw error
             }
         case .directory:
-            // An existing output was checked to be an empty directory before the build began;
-            // only what this copy creates is removed on failure.
-            let existed = FileManager.default.fileExists(atPath: target)
+            // Checked again now (the check before downloading was minutes ago): a new path, or a
+            // real directory (not a symlink); only the names this copy adds are removed on failure.
+            var st = stat()
+            let existed = lstat(target, &st) == 0
+            if existed, (st.st_mode & S_IFMT) != S_IFDIR {
+                throw StrataError(.invalidInput, "-o \(target) is no longer a directory; nothing was written there")
+            }
+            let before = Set(existed ? try FileManager.default.contentsOfDirectory(atPath: target) : [])
             let undo: @Sendable () -> Void = {
-                if existed {
-                    for name in (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? [] {
-                        Scratch.removeTree("\(target)/\(name)")
-                    }
-                } else {
-                    Scratch.removeTree(target)
+                guard existed else { return Scratch.removeTree(target) }
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? [] where !before.contains(name) {
+                    Scratch.removeTree("\(target)/\(name)")
                 }
             }
-            let copy = try Interruption.whileRunning(cleanup: undo) {
-                try Command.run("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
+            return try Interruption.whileRunning(cleanup: undo) {
+                let copy = try Command.run("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
+                guard copy.status == 0 else {
+                    undo()
+                    throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)")
+                }
+                return (try clampDates(target, to: clampMtime), 0)
             }
-            guard copy.status == 0 else {
-                undo()
-                throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)")
-            }
-            let files = try clampDates(target, to: clampMtime)
-            return (files, 0)
         }
     }
 

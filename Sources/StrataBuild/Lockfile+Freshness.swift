@@ -42,7 +42,8 @@ extension Planner {
             return "newer indexes would change \(changed.count) package\(changed.count == 1 ? "" : "s") (\(shown)); "
                 + "building the locked ones; `strata lock` updates the lockfile"
         } catch {
-            return "could not ask the repositories whether it is stale (\(error)); building the locked packages"
+            return "could not ask the repositories whether it is stale (\(StrataError(describing: error).message)); "
+                + "building the locked packages"
         }
     }
 }

@@ -27,6 +27,8 @@ public final class Scratch: @unchecked Sendable {
     var merged: String { "\(root)/merged" }
     private var mounted = false
     private var tmpfsMounted = false
+    /// Whether merged/ is the overlay now.
+    var isOverlayMounted: Bool { mounted }
     /// Undoes everything if the process is interrupted (SIGINT, SIGTERM) while the build runs.
     private var interruption: Interruption.Token?
 
@@ -75,10 +77,14 @@ public final class Scratch: @unchecked Sendable {
     public static func removeAbandoned(storeRoot: String, includingKept: Bool = false) -> Int {
         var removed = 0
         let tmp = "\(storeRoot)/tmp"
-                // `.build-*`: made and locked, not yet renamed, when its build died.
+        // `.build-*`: made, not yet locked and renamed, when its build died. Such a directory
+        // without a held lock is also a build that is starting right now: only one older than a
+        // minute is taken for abandoned.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
         where name.hasPrefix("build-") || name.hasPrefix(".build-") {
             let dir = "\(tmp)/\(name)"
+            var st = stat()
+            if name.hasPrefix("."), lstat(dir, &st) != 0 || time(nil) - st.st_mtim.tv_sec < 60 { continue }
             let fd = open("\(dir)/lock", O_RDWR | O_CLOEXEC)
             if fd >= 0 {
                 defer { close(fd) }

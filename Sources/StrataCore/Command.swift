@@ -32,6 +32,7 @@ public enum Command {
         }
         let pid = process.processIdentifier
         Interruption.adopt(pid)
+        if Interruption.isInterrupted { kill(pid, SIGKILL) }  // started as the clean-up began
         defer { Interruption.release(pid) }
         if let input {
             inPipe.fileHandleForWriting.write(Data(input))

@@ -57,7 +57,7 @@ public enum Interruption {
             while read(reader, &byte, 1) != 1 {}
             run(signal: Int32(byte))
         }
-        thread.name = "strata-signals"
+        thread.name = threadName
         thread.start()
     }
 
@@ -95,12 +95,17 @@ public enum Interruption {
     /// Blocks forever once the clean-up has started: the caller's failure is the interruption's
     /// doing, and the clean-up thread ends the process.
     public static func parkIfInterrupted() {
-        guard isInterrupted else { return }
+        guard isInterrupted, Thread.current.name != threadName else { return }  // never the clean-up itself
         while true { pause() }
     }
 
-    private static func run(signal: Int32) {
+    static let threadName = "strata-signals"
+
+    private static func run(signal received: Int32) {
         interrupted.store(true, ordering: .releasing)
+        // A second ^C (or SIGTERM) while the clean-up runs ends the process at once.
+        _ = signal(SIGINT, SIG_DFL)
+        _ = signal(SIGTERM, SIG_DFL)
         let (actions, children) = state.update { state -> ([@Sendable () -> Void], Set<Int32>) in
             (state.actions.reversed().map(\.1), state.children)
         }
@@ -111,6 +116,6 @@ public enum Interruption {
         for action in actions { action() }
         let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1b}[K" : ""
         FileHandle.standardError.write(Data("\(clear)strata: interrupted\n".utf8))
-        _exit(128 + signal)
+        _exit(128 + received)
     }
 }

@@ -28,6 +28,7 @@ extension Store {
         var paths = [String]()
         var pending = [""]
         while let relative = pending.popLast() {
+            Interruption.checkpoint()
             paths.append(relative)
             let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
             var st = stat()
@@ -65,8 +66,11 @@ extension Store {
                 if let known = knownObjects[key] {
                     let full = try metadataCache[known] ?? diskMetadata(ofObject: known)
                     metadataCache[known] = full
-                    entries.append(.file(path, object: known, size: UInt64(st.st_size), metadata: full))
-                    continue
+                    // Dated after the clamp (an old SOURCE_DATE_EPOCH): a clamped copy below instead.
+                    if clampMtime.map({ full.mtime <= $0 }) ?? true {
+                        entries.append(.file(path, object: known, size: UInt64(st.st_size), metadata: full))
+                        continue
+                    }
                 }
                 let (object, size, full) = try addObject(copying: absolute, clampMtime: clampMtime)
                 entries.append(.file(path, object: object, size: size, metadata: full))

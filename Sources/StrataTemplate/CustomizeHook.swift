@@ -6,8 +6,10 @@
 // `customize-chroot*` (a lower level's file of the same name replaces the upper one, like every
 // other file); the command line adds more (`--customize-hook`, `--chroot-hook`, `--hook-dir`).
 // They run in that order, the template's by what follows the prefix (`customize-host-10-…`
-// before `customize-chroot-20-…`), as run-parts orders numbered scripts. Every hook's text is part of the
-// configuration digest, so a lockfile notices a changed hook and builds stay reproducible.
+// before `customize-chroot-20-…`), as run-parts orders numbered scripts. A template's hooks are
+// files of the tree and so part of the configuration digest; the command line's are not (they
+// do not change what is resolved, and a changed digest would re-resolve and rewrite the
+// lockfile): the commit records their digest instead, so `strata show` tells two builds apart.
 import Foundation
 import StrataCore
 
@@ -74,12 +76,16 @@ extension TemplateSpec {
         return shipped + hooks
     }
 
-    /// This spec with `extra` hooks after its own; the configuration digest covers them.
-    public func addingHooks(_ extra: [CustomizeHook]) throws -> TemplateSpec {
-        guard !extra.isEmpty else { return self }
+    /// This spec with `extra` hooks after its own (the configuration digest stays as it is).
+    public func addingHooks(_ extra: [CustomizeHook]) -> TemplateSpec {
         var spec = self
         spec.hooks += extra
-        spec.configDigest = try spec.computeConfigDigest()
         return spec
+    }
+
+    /// SHA-256 of the command line's hooks (place and text, in order), or `nil` when there are none.
+    public var hooksDigest: SHA256Digest? {
+        guard !hooks.isEmpty else { return nil }
+        return SHA256Digest.of(Array(hooks.map { "\($0.place.rawValue)\n\($0.script)" }.joined(separator: "\n\0").utf8))
     }
 }

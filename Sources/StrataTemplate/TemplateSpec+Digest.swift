@@ -15,8 +15,7 @@ extension TemplateSpec {
             format: 1, family: family.rawValue, architecture: architecture.debian, settings: settings,
             repositories: repositories, packages: packages, selectors: selectors.map(\.description),
             dropped: dropped, dummies: dummies, excludes: excludes, cleanup: cleanup,
-            files: Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.digest.hex) }),
-            hooks: hooks.isEmpty ? nil : hooks.map { "\($0.place.rawValue)\n\($0.script)" })
+            files: Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.digest.hex) }))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
@@ -41,7 +40,5 @@ extension TemplateSpec {
         var excludes: [String]
         var cleanup: [String]
         var files: [String: String]
-        /// The command line's hooks (absent when none, so other digests stay as they were).
-        var hooks: [String]?
     }
 }

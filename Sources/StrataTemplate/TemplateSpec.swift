@@ -33,7 +33,7 @@ public struct TemplateSpec: Sendable, Equatable {
     /// messages about it; not part of the digest (paths of the tree never are).
     public var origins: [String: String]
     /// Hooks the command line added (`--customize-hook`, …); the template's own are files
-    /// (``customizeHooks()`` gives both, in order).
+    /// (``customizeHooks()`` gives both, in order). Not in the digest: see CustomizeHook.swift.
     public var hooks: [CustomizeHook] = []
 
     public init(

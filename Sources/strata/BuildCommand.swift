@@ -62,6 +62,12 @@ extension Strata {
         func run() async throws {
             Interruption.install()
             let report = Reporter(quiet: quiet)
+            // A warning on a terminal first clears the stage line it would otherwise be glued to.
+            let shown = LockedBox<Diagnostics.Sink?>(nil)
+            shown.set(Diagnostics.setSink { line in
+                report.clear()
+                shown.get()?(line)
+            })
             defer { report.clear() }
             try await reportingErrors(quiet: quiet) { try await report.clearingOnError {
                 let start = Date()

@@ -103,6 +103,9 @@ func reportingErrors(quiet: Bool = false, failure: Int32? = nil, _ body: () asyn
     } catch let error as ValidationError {
         throw error
     } catch {
+        // An error that an interruption caused (a tree unmounted under a reader) is not the
+        // command's: the clean-up thread prints `interrupted` and ends the process.
+        Interruption.parkIfInterrupted()
         let described = StrataError(describing: error)
         Diagnostics.emit(.error, described.description)
         throw ExitCode(failure ?? (described.code == .unsatisfiable ? 3 : 1))
