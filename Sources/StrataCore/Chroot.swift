@@ -1,33 +1,29 @@
-// Running a script inside a template: private mount and PID namespaces (util-linux `unshare --mount
-// --propagation private --pid --fork --kill-child`), /proc and /sys mounted inside the tree, then `chroot`. The mounts
-// exist only in that namespace and vanish with its last process, so a failing or killed script
-// leaves no mount behind on the host. The environment is cleared to a fixed set: no host
-// variables (proxies, locales, home) leak into the template.
+// Running a script inside a template: the script sandbox of CStrataShim/sandbox.c. strata runs its
+// own executable again with `__strata-sandbox`; before anything else starts, that process makes new
+// mount, pid, ipc, uts and network namespaces, bind-mounts the tree on itself with /proc and a
+// read-only /sys inside, makes it the root with pivot_root (the host's root detached: no
+// chroot-in-chroot way back), cuts the capabilities to what package scripts need (no sys_admin,
+// sys_chroot, mknod, sys_module, sys_ptrace, …), sets no_new_privs, closes every descriptor but
+// 0, 1 and 2, and runs `/bin/sh -ec SCRIPT` with a fixed environment: no host variables (proxies,
+// locales, home) leak into the template. Mounts and processes end with the namespace, so a failing
+// or killed script leaves nothing behind on the host.
+import CStrataShim
+import Foundation
 
 public enum Chroot {
-    /// Runs `script` with `/bin/sh -e` as root inside `root`.
+    /// Runs `script` with `/bin/sh -e` as root inside `root`, confined as above.
     /// - Returns: the combined output.
     /// - Throws: ``StrataError`` `.toolFailed` with `what` and the last lines of output when the
-    ///   script exits non-zero.
+    ///   script exits non-zero (the whole output as a ``ScriptOutput`` cause).
     @discardableResult
     public static func run(root: String, script: String, environment: [String: String], what: String) throws -> String {
-        guard let unshare = Command.which("unshare") else {
-            throw StrataError(.toolFailed, "unshare (util-linux) is needed to run maintainer scripts")
-        }
-        let quotedRoot = shellQuote(root)
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/root"]
         env.merge(environment) { _, new in new }
-        let exports = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value))" }.joined(separator: " ")
-        let outer = """
-            set -e
-            mount -t proc proc \(quotedRoot)/proc
-            mount -t sysfs sysfs \(quotedRoot)/sys 2>/dev/null || true
-            exec chroot \(quotedRoot) /usr/bin/env -i \(exports) /bin/sh -ec \(shellQuote(script)) 2>&1
-            """
-        // A PID namespace too: whatever a script leaves running in the background is killed when
-        // the script's shell (its PID 1) exits, so no daemon outlives the step or keeps our pipes open.
+        let variables = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        // One stream, in the order the script wrote it (a failure is read from what precedes it).
         let output = try Command.run(
-            unshare, ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--", "/bin/sh", "-c", outer + " 2>&1"])
+            executable, [String(cString: strata_sandbox_argument()), root, "exec 2>&1\n" + script] + variables)
         let text = output.stdoutText + output.stderr
         guard output.status == 0 else {
             let tail = text.split(separator: "\n").suffix(25).joined(separator: "\n")

@@ -1,0 +1,76 @@
+// Issue 9, item 2: a maintainer script of a package in a build is confined (CStrataShim/sandbox.c).
+// A fixture package's postinst tries each way out that a chroot left open — mount, chroot, mknod,
+// the host's files through /proc, the host's processes, network interfaces, inherited descriptors
+// and capabilities — and records what it saw in the tree; the test reads that record.
+import Foundation
+@testable import StrataBuild
+import StrataCore
+import StrataFetch
+import StrataStore
+import StrataTemplate
+import StrataTestSupport
+import Testing
+
+@Suite("The script sandbox", .enabled(if: BuildFixture.enabled, "needs root and the host's Debian mirror"))
+struct SandboxTests {
+    @Test("a postinst cannot mount, chroot, mknod, reach the host's files or processes, or keep sys_admin")
+    func escapes() async throws {
+        let served = try await LocalMirror.shared.minbase()
+        let secretDir = try TemporaryDirectory.make(prefix: "strata-host-secret")
+        let secret = "\(secretDir)/secret"
+        try "host only\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        let probe = DebPackageSpec(
+            name: "strata-probe", version: "1.0-1", architecture: "all",
+            maintainerScripts: [
+                "postinst": """
+                    #!/bin/sh
+                    out=/var/lib/strata-probe
+                    : > $out
+                    try() { label=$1; shift; if "$@" >/dev/null 2>&1; then echo "$label: ALLOWED" >> $out; else echo "$label: refused" >> $out; fi; }
+                    # perl-base is in every Debian tree; minbase has no mount(8).
+                    try mount perl -e 'my ($s, $t, $f) = ("probe", "/mnt", "tmpfs"); exit(syscall(165, $s, $t, $f, 0, 0) == 0 ? 0 : 1)'
+                    # The classic way out of a chroot: chroot deeper, climb, chroot to where you stand.
+                    try chroot perl -e 'mkdir "/tmp/e"; chroot "/tmp/e" or exit 1; chdir ".." for 1..64; chroot "." or exit 1; open(F, "<", "\(secret)") or exit 1; exit 0'
+                    try mknod mknod /tmp/probe-disk b 8 0
+                    try cat cat \(secret)
+                    try proc-root cat /proc/1/root\(secret)
+                    try proc-cwd cat /proc/1/cwd\(secret)
+                    echo "pids: $(ls -d /proc/[0-9]* | wc -l)" >> $out
+                    echo "fds: $(ls /proc/self/fd | wc -l)" >> $out
+                    echo "interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' ')" >> $out
+                    grep -E '^Cap(Eff|Bnd):' /proc/self/status >> $out
+                    grep NoNewPrivs /proc/self/status >> $out
+                    exit 0
+                    """
+            ])
+        let key = try await TestGPGKey.archive()
+        let repo = try await DebFixtureRepo.build(
+            packages: [probe], suites: [DebSuite(name: "stable", codename: "strata")], key: key)
+        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            let tree = try BuildFixture.tree(extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\nstrata-probe\n")
+            let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
+            let store = try Store(root: served.store)
+            let fetcher = try HTTPFetcher(store: store.blobs)
+            let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(overrides: [])).resolve(spec).lockfile
+            let output = try TemporaryDirectory.make(prefix: "strata-out") + "/probe.tar"
+            _ = try await Builder(store: store, fetcher: fetcher).build(spec: spec, lock: lock, output: output, format: .tar(.none))
+            let seen = try Command.run("/usr/bin/tar", ["-xOf", output, "var/lib/strata-probe"]).stdoutText
+            for attempt in ["mount", "chroot", "mknod", "cat", "proc-root", "proc-cwd"] {
+                #expect(!seen.contains("\(attempt): ALLOWED"), "\(attempt) was allowed:\n\(seen)")
+            }
+            #expect(seen.components(separatedBy: ": refused").count - 1 == 6, "\(seen)")
+            let pids = seen.split(separator: "\n").first { $0.hasPrefix("pids: ") }.flatMap { Int($0.dropFirst(6)) }
+            #expect((pids ?? 99) < 10, "only the script's own processes are visible:\n\(seen)")
+            #expect(seen.contains("fds: 4"), "0, 1, 2 and ls's own directory descriptor:\n\(seen)")
+            #expect(seen.contains("interfaces: lo \n"), "a network namespace of its own:\n\(seen)")
+            #expect(seen.contains("NoNewPrivs:\t1"), "\(seen)")
+            for line in seen.split(separator: "\n") where line.hasPrefix("Cap") {
+                let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) ?? UInt64.max
+                for (name, bit) in [("sys_admin", 21), ("sys_chroot", 18), ("mknod", 27), ("sys_module", 16), ("sys_ptrace", 19)] {
+                    #expect(mask & (1 << UInt64(bit)) == 0, "\(line) keeps \(name)")
+                }
+                #expect(mask & 1 != 0, "\(line): chown is kept (scripts need it)")
+            }
+        }
+    }
+}
