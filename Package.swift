@@ -49,13 +49,26 @@ let package = Package(
             ]),
         .target(name: "StrataArchive", dependencies: ["StrataCore", "CArchive"]),
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
-        .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
-        .target(name: "StrataRPM", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
+        // The packager seam: what every package format shares, and the protocol each implements.
+        .target(
+            name: "StrataPackaging",
+            dependencies: ["StrataCore", "StrataStore", "StrataArchive", "StrataSolver", "StrataTemplate"]),
+        .target(
+            name: "StrataDeb",
+            dependencies: [
+                "StrataCore", "StrataSolver", "StrataStore", "StrataArchive", "StrataPackaging", "StrataTemplate",
+            ]),
+        .target(
+            name: "StrataRPM",
+            dependencies: [
+                "StrataCore", "StrataSolver", "StrataStore", "StrataArchive", "StrataPackaging", "StrataTemplate",
+            ]),
+        // The pipeline: the same stages for every packager; it names none of them.
         .target(
             name: "StrataBuild",
             dependencies: [
-                "StrataCore", "StrataTemplate", "StrataSolver", "StrataDeb", "StrataRPM", "StrataStore",
-                "StrataFetch", "StrataArchive", "CStrataShim",
+                "StrataCore", "StrataTemplate", "StrataPackaging", "StrataStore", "StrataFetch", "StrataArchive",
+                "CStrataShim",
             ]),
         .target(
             name: "StrataProxy",
@@ -72,6 +85,7 @@ let package = Package(
             name: "strata",
             dependencies: [
                 "StrataCore", "StrataBuild", "StrataTemplate", "StrataStore", "StrataFetch", "StrataProxy",
+                "StrataPackaging", "StrataDeb", "StrataRPM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -100,6 +114,7 @@ let package = Package(
             name: "StrataRPMTests",
             dependencies: [
                 "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataTestSupport",
+                "StrataPackaging",
             ]),
         .testTarget(
             name: "StrataProxyTests",
@@ -111,7 +126,7 @@ let package = Package(
             name: "StrataBuildTests",
             dependencies: [
                 "StrataBuild", "StrataTestSupport", "StrataCore", "StrataStore", "StrataFetch", "StrataTemplate",
-                "StrataDeb", "StrataRPM", "StrataSolver", "StrataArchive", "StrataProxy",
+                "StrataDeb", "StrataRPM", "StrataSolver", "StrataArchive", "StrataProxy", "StrataPackaging",
             ]),
     ]
 )

@@ -1,11 +1,13 @@
-// The build pipeline of DESIGN.md for a Debian template, after planning: fetch the locked
-// packages into the blob store, import each one once into store objects, compose the tree by
-// hardlinks as the lower layer of an overlay, write the dpkg database, run the maintainer
-// scripts inside the merged view, finalize, export, and commit the result to the store.
+// The build pipeline of DESIGN.md, after planning, the same stages for every packager (the
+// files under Stages/): fetch the locked packages into the blob store, import each one once into
+// store objects, compose the tree by hardlinks as the lower layer of an overlay, register the
+// packages in the tree's database, run their scripts inside the merged view, customize,
+// finalize, export, and commit the result to the store. What differs by package format is the
+// packager's (StrataPackaging's `Packager`).
 import Foundation
 import StrataArchive
 import StrataCore
-import StrataDeb
+import StrataPackaging
 import StrataStore
 import StrataTemplate
 
@@ -33,12 +35,17 @@ public struct Builder: Sendable {
 
     public let store: Store
     public let fetcher: any Fetcher
+    /// The package formats this build can make, one packager each.
+    public let packagers: Packagers
     /// Progress lines (`stage: detail`), for the command line to show.
     public let report: @Sendable (String) -> Void
 
-    public init(store: Store, fetcher: any Fetcher, report: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        store: Store, fetcher: any Fetcher, packagers: Packagers, report: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.store = store
         self.fetcher = fetcher
+        self.packagers = packagers
         self.report = report
     }
 
@@ -54,119 +61,76 @@ public struct Builder: Sendable {
         spec: TemplateSpec, lock: Lockfile, output: String, format: OutputFormat, urls: [String: String] = [:],
         sourceDateEpoch: Int64? = nil, keepFailed: Bool = false
     ) async throws -> Result {
-        guard spec.family == .deb else {
-            throw StrataError(.invalidInput, "\(spec.target): building \(spec.family) templates is not supported yet")
-        }
-        let epoch = sourceDateEpoch ?? lock.newestIndexDate ?? 0
+        let packager = try packagers.packager(for: spec.family)
+        let job = Job(
+            spec: spec, lock: lock, output: output, format: format, urls: urls,
+            epoch: sourceDateEpoch ?? lock.newestIndexDate ?? 0, keepFailed: keepFailed)
+        return try await run(job, with: packager)
+    }
+
+    /// One build's inputs.
+    struct Job {
+        var spec: TemplateSpec
+        var lock: Lockfile
+        var output: String
+        var format: OutputFormat
+        var urls: [String: String]
+        var epoch: Int64
+        var keepFailed: Bool
+    }
+
+    /// The stages, in DESIGN.md's order, for one packager.
+    func run<P: Packager>(_ job: Job, with packager: P) async throws -> Result {
+        let (spec, lock, epoch) = (job.spec, job.lock, job.epoch)
         report("fetch: \(lock.packages.count) packages")
-        let blobs = try await PackageFetcher(fetcher: fetcher).fetchAll(lock, urls: urls) { done, total, bytes in
+        let blobs = try await PackageFetcher(fetcher: fetcher).fetchAll(lock, urls: job.urls) { done, total, bytes in
             if done == total || done % 16 == 0 {
                 self.report("fetch: \(done)/\(total) packages, \(bytes / 1_000_000) MB")
             }
         }
         report("import: \(blobs.count) packages")
-        let importer = Importer(store: store)
-        var imported = 0
-        // Importing is CPU-bound (decompression, hashing): one package per core at a time.
-        let jobs = Array(zip(lock.packages, blobs))
-        let results = LockedBox([Int: Swift.Result<(ImportedPackage, Bool), any Error>]())
-        try store.withWriterLock {
-            DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
-                let (package, blob) = jobs[index]
-                let outcome = Swift.Result {
-                    try importer.importDeb(blob: blob, what: "\(package.name) \(package.version)")
-                }
-                results.update { $0[index] = outcome }
-            }
-        }
-        let packages = try (0..<jobs.count).map { index -> ImportedPackage in
-            guard let outcome = results.get()[index] else {
-                throw StrataError.internalError("import \(index) did not run")
-            }
-            let (package, fresh) = try outcome.get()
-            if fresh { imported += 1 }
-            return package
-        }
+        let imported = try ImportStage(packager: packager, store: store).run(lock, blobs: blobs)
+        let packages = imported.packages
         let scratch = try Scratch(storeRoot: store.root)
         var kept = false
         defer { if !kept { scratch.remove() } }
         do {
             report("compose: \(packages.count) packages into \(scratch.lower)")
-            var composer = try Composer(root: scratch.lower)
-            defer { composer.close() }
-            try DevNodes.create(in: scratch.lower)
-            var excluded = 0
-            for package in packages {
-                var excludedFiles = [String: ComposeEntry]()
-                for var entry in package.entries {
-                    if Excludes.matches(entry, spec.excludes) {
-                        excluded += 1
-                        excludedFiles[entry.path] = entry
-                        continue
-                    }
-                    // A hardlink to an excluded file becomes a file of its own (the same object).
-                    if case .hardlink(let target) = entry.kind, let original = excludedFiles[target] {
-                        entry.kind = original.kind
-                        excludedFiles[target] = nil
-                    }
-                    try composer.place(entry)
-                }
-            }
-            try Excludes.record(spec.excludes, in: scratch.lower)
-            if excluded > 0 { report("compose: \(excluded) paths excluded by the template") }
-            try composer.linkMergedDirectories()
-            // A conffile's md5 from the composed file, or from its store object when excludes kept it out.
-            var objects = [String: String]()
-            for package in packages {
-                for entry in package.entries {
-                    if case .file(let object) = entry.kind {
-                        objects["\(scratch.lower)/\(Composer.mergedPath(entry.path))"] = object
-                    }
-                }
-            }
-            try DpkgDatabase.write(packages.map(\.record), dummies: lock.dummies ?? [], root: scratch.lower) { path in
-                if !FileManager.default.fileExists(atPath: path), let object = objects[path] {
-                    return try Digests.md5(file: object)
-                }
-                return try Digests.md5(file: path)
-            }
+            let composed = try ComposeStage(layout: packager.layout, excludes: spec.excludes)
+                .run(packages, root: scratch.lower)
+            if composed.excluded > 0 { report("compose: \(composed.excluded) paths excluded by the template") }
+            try packager.register(packages, lock: lock, spec: spec, in: composed.tree)
 
             let usedOverlay = try scratch.mountOverlay()
             if !usedOverlay { report("compose: overlayfs unavailable; configuring a copy of the tree instead") }
             report("configure: maintainer scripts of \(packages.count) packages")
-            try DebConfigurer.configure(root: scratch.merged, packages: packages.map(\.record), sourceDateEpoch: epoch)
-            {
-                let repaired = try Diversions.repair(root: scratch.merged, packages: packages)
-                if !repaired.isEmpty {
-                    self.report("configure: \(repaired.count) diversions of shipped files put in place")
-                }
-            }
+            try packager.configure(
+                packages, in: scratch.merged, context: ScriptContext(sourceDateEpoch: epoch, report: report))
 
             try Customizer.run(try spec.customizeHooks(), root: scratch.merged, sourceDateEpoch: epoch) { report($0) }
 
             report("finalize")
-            let owned = Set(packages.flatMap { $0.entries.map { Composer.mergedPath($0.path) } })
+            let owned = Set(packages.flatMap { $0.entries.map { packager.layout.path($0.path) } })
             _ = try Finalizer.cleanup(root: scratch.merged, globs: spec.cleanup, owned: owned)
             try Finalizer.resetMachineID(root: scratch.merged)
-            let leftOut = try Finalizer.writeAptSources(
-                root: scratch.merged, repositories: lock.repositories, specs: spec.repositories)
-            leftOut.forEach { Diagnostics.warning($0) }
+            let warnings = try packager.finalize(packages, root: scratch.merged, lock: lock, spec: spec)
+            warnings.forEach { Diagnostics.warning($0) }
 
-            report("export: \(output)")
-            let hardlinks = Set(packages.flatMap(\.declaredHardlinks))
+            report("export: \(job.output)")
+            let hardlinks = Set(packages.flatMap { $0.declaredHardlinks(packager.layout) })
             let stats = try Exporter.export(
-                root: scratch.merged, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
+                root: scratch.merged, to: job.output, format: job.format, clampMtime: epoch, hardlinks: hardlinks)
             report("commit: the tree into the store")
             let commit = try Committer(store: store).commit(
-                root: scratch.merged, hardlinks: hardlinks, knownObjects: try knownObjects(packages), clampMtime: epoch,
-                lock: lock, spec: spec)
-            let digest: SHA256Digest? = format == .directory ? nil : try SHA256Digest.of(file: output)
+                root: scratch.merged, hardlinks: hardlinks, knownObjects: try knownObjects(composed.tree),
+                clampMtime: epoch, lock: lock, spec: spec)
+            let digest: SHA256Digest? = job.format == .directory ? nil : try SHA256Digest.of(file: job.output)
             return Result(
-                packages: packages.count, files: stats.files, bytes: stats.bytes, output: output, outputDigest: digest,
-                commit: commit, imported: imported, usedOverlay: usedOverlay)
+                packages: packages.count, files: stats.files, bytes: stats.bytes, output: job.output,
+                outputDigest: digest, commit: commit, imported: imported.imported, usedOverlay: usedOverlay)
         } catch {
             Interruption.parkIfInterrupted()
-            kept = keepFailed
+            kept = job.keepFailed
             throw try failure(error, spec: spec, scratch: scratch, kept: kept)
         }
     }
@@ -207,29 +171,15 @@ extension Builder {
 }
 
 extension Builder {
-    /// The store objects the packages' files are, by `"device:inode"`.
-    func knownObjects(_ packages: [ImportedPackage]) throws -> [String: ObjectID] {
+    /// The store objects the composed files are, by `"device:inode"`.
+    func knownObjects(_ tree: ComposedTree) throws -> [String: ObjectID] {
         var out = [String: ObjectID]()
-        for package in packages {
-            for entry in package.entries {
-                guard case .file(let path) = entry.kind,
-                    let id = try? ObjectID(hex: String(path.suffix(65).filter { $0 != "/" }))
-                else { continue }
-                var st = stat()
-                guard lstat(path, &st) == 0 else { continue }
-                out["\(st.st_dev):\(st.st_ino)"] = id
-            }
+        for path in Set(tree.objects.values) {
+            guard let id = try? ObjectID(hex: String(path.suffix(65).filter { $0 != "/" })) else { continue }
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            out["\(st.st_dev):\(st.st_ino)"] = id
         }
         return out
-    }
-}
-
-extension Lockfile {
-    /// The newest date of the indexes, as seconds since the epoch.
-    public var newestIndexDate: Int64? {
-        let parser = ISO8601DateFormatter()
-        return repositories.compactMap { $0.date.flatMap(parser.date(from:)) }.max().map {
-            Int64($0.timeIntervalSince1970)
-        }
     }
 }

@@ -1,33 +1,10 @@
-// What a build says about the lockfile it uses: whose it is (a lockfile of another target is
-// refused, never overwritten), how old its indexes are, and how many packages a resolution
-// against the repositories as they are now would change — so a build a month later does not
+// What a build says about the lockfile it uses: how many packages a resolution against the
+// repositories as they are now would change — so a build a month later does not
 // silently install last month's packages.
 import Foundation
 import StrataCore
+import StrataPackaging
 import StrataTemplate
-
-extension Lockfile {
-    /// - Throws: ``StrataError`` `.invalidInput` when the lockfile at `path` is for another
-    ///   target, set or architecture than `spec`.
-    public func requireFor(_ spec: TemplateSpec, path: String) throws {
-        guard target == spec.target, set == spec.set, architecture == spec.architecture.debian else {
-            throw StrataError(
-                .invalidInput,
-                "\(path) is the lockfile of \(target) --set \(set) (\(architecture)), not of \(spec.target) --set "
-                    + "\(spec.set) (\(spec.architecture)); give another --lock path (it is left as it is)")
-        }
-    }
-
-    /// `indexes of 2026-11-02, 29 days old`.
-    public func ageDescription(now: Date = Date()) -> String {
-        guard let newest = newestIndexDate else { return "its indexes carry no date" }
-        let date = Date(timeIntervalSince1970: TimeInterval(newest))
-        let days = Int(now.timeIntervalSince(date) / 86_400)
-        let day = ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withFullDate])
-        let age = days < 1 ? "less than a day old" : days == 1 ? "1 day old" : "\(days) days old"
-        return "indexes of \(day), \(age)"
-    }
-}
 
 extension Planner {
     /// One line on how many packages a resolution of `spec` now would change in `lockfile`, as

@@ -1,7 +1,7 @@
 // Where a repository's `mirror:` role points. Order: `--mirror` on the command line, then the
 // host's apt configuration. A role nothing names is an error that says how to name it.
 import StrataCore
-import StrataDeb
+import StrataPackaging
 import StrataTemplate
 
 public struct MirrorMap: Sendable {
@@ -17,11 +17,12 @@ public struct MirrorMap: Sendable {
     /// The schemes strata fetches from.
     static let schemes = ["http://", "https://", "file://"]
 
-    /// The host's mirrors, overridden by `overrides` (`URL` alone sets the `debian` role;
-    /// `ROLE=URL` sets that role).
+    /// The host's mirrors as its package tools' configuration names them (each packager reads
+    /// its own), overridden by `overrides` (`URL` alone sets the `debian` role; `ROLE=URL` sets
+    /// that role).
     /// - Throws: ``StrataError`` `.invalidInput` for an override that is not a URL.
-    public static func host(overrides: [String]) throws -> MirrorMap {
-        var roles = HostAptSources.mirrorRoles()
+    public static func host(packagers: Packagers, overrides: [String]) throws -> MirrorMap {
+        var roles = packagers.hostMirrorRoles()
         var overridden = Set<String>()
         for override in overrides {
             let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
@@ -63,7 +64,7 @@ public struct MirrorMap: Sendable {
         guard let url = roles[role] else {
             throw StrataError(
                 .invalidInput,
-                "repository '\(repository.name)' uses mirror role '\(role)', which neither --mirror nor the host's apt sources name; pass --mirror \(role)=URL")
+                "repository '\(repository.name)' uses mirror role '\(role)', which neither --mirror nor the host's package sources name; pass --mirror \(role)=URL")
         }
         return url
     }

@@ -7,6 +7,7 @@
 import Foundation
 import StrataArchive
 import StrataCore
+import StrataPackaging
 
 #if canImport(Glibc)
     import Glibc

@@ -1,29 +1,24 @@
-// The plan stage of the data path: TemplateSpec → verified indexes → libsolv resolution →
-// Lockfile. Fetching is async; resolution runs on one thread because a libsolv pool is not
-// thread-safe, and every pool lives only inside one call.
+// The plan stage of the data path: TemplateSpec → the URL of each repository (--mirror, the
+// host's mirrors) → the packager's resolution (verified indexes, libsolv with its policy) →
+// Lockfile. Which packager resolves is the template's family; the executable registers them.
 import Foundation
 import StrataCore
-import StrataDeb
-import StrataRPM
-import StrataSolver
+import StrataPackaging
 import StrataStore
 import StrataTemplate
 
 public struct Planner: Sendable {
     public let fetcher: any Fetcher
     public let mirrors: MirrorMap
+    public let packagers: Packagers
 
-    public init(fetcher: any Fetcher, mirrors: MirrorMap) {
+    public init(fetcher: any Fetcher, mirrors: MirrorMap, packagers: Packagers) {
         self.fetcher = fetcher
         self.mirrors = mirrors
+        self.packagers = packagers
     }
 
-    /// The result of a resolution: the lockfile and, when asked, why a package is in it.
-    public struct Resolution: Sendable {
-        public var lockfile: Lockfile
-        /// The chain of dependencies from a requested package to the one asked about.
-        public var why: [String]?
-    }
+    public typealias Resolution = StrataPackaging.Resolution
 
     /// Resolves `spec` against its repositories as they are now.
     /// - Parameter why: a package name to explain (`strata resolve --why`).
@@ -31,30 +26,9 @@ public struct Planner: Sendable {
     ///   `.unsatisfiable` with libsolv's problems, `.notFound` for a requested name nothing provides.
     public func resolve(_ spec: TemplateSpec, why: String? = nil) async throws -> Resolution {
         try mirrors.check(spec)
-        switch spec.family {
-        case .deb:
-            let client = DebRepositoryClient(fetcher: fetcher, architecture: spec.architecture)
-            let sources = try spec.repositories.map { repository in
-                guard let suite = repository.suite else {
-                    throw StrataError(.invalidInput, "repository '\(repository.name)' of \(spec.target) names no suite")
-                }
-                return DebRepositorySource(
-                    name: repository.name, url: try mirrors.url(for: repository), suite: suite,
-                    components: repository.components, keyring: repository.keyring, trusted: repository.trusted)
-            }
-            var indexes = [DebRepositoryIndexes]()
-            for source in sources { indexes.append(try await client.fetchIndexes(source)) }
-            return try DebResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
-        case .rpm:
-            let client = RpmRepositoryClient(fetcher: fetcher)
-            let sources = try spec.repositories.map { repository in
-                RpmRepositorySource(
-                    name: repository.name, baseURL: try mirrors.url(for: repository), keyring: repository.keyring,
-                    trusted: repository.trusted)
-            }
-            var indexes = [RpmRepositoryIndexes]()
-            for source in sources { indexes.append(try await client.fetchIndexes(source)) }
-            return try RpmResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: why)
-        }
+        let packager = try packagers.packager(for: spec.family)
+        var urls = [String: String]()
+        for repository in spec.repositories { urls[repository.name] = try mirrors.url(for: repository) }
+        return try await packager.resolve(ResolveRequest(spec: spec, urls: urls, why: why), fetcher: fetcher)
     }
 }

@@ -6,6 +6,7 @@
 import CStrataShim
 import Foundation
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 #if canImport(Glibc)

@@ -15,6 +15,7 @@
 // notes/debian-compose.md for what was measured against mmdebstrap.
 import Foundation
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 /// One package as the database needs it.
@@ -185,14 +186,8 @@ public enum DpkgDatabase {
         return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
     }
 
-    /// Top-level directories that merged /usr folds into usr/.
-    public static let mergedDirectories = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"]
-
     /// Where a package path lands in a tree composed with merged /usr: `bin/sh` is `usr/bin/sh`.
-    public static func mergedUsrPath(_ path: String) -> String {
-        let first = path.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
-        return mergedDirectories.contains(first) ? "usr/\(path)" : path
-    }
+    static func mergedUsrPath(_ path: String) -> String { TreeLayout.mergedUsr.path(path) }
 
     static func stanza(for package: DebPackageRecord, root: String, md5: (String) throws -> String) throws -> String {
         var lines = package.controlStanza.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)

@@ -3,6 +3,7 @@ import Foundation
 import StrataArchive
 import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataFetch
 import StrataStore
 import StrataTemplate
@@ -116,7 +117,7 @@ extension Strata {
                 }
 
                 let store = try Store(root: storeOptions.storeRoot)
-                let builder = Builder(store: store, fetcher: planner.fetcher) { report.line($0) }
+                let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
                 // Fetch from the mirrors as resolved now (--mirror), not only where the lock was made.
                 var urls = [String: String]()
                 for repository in spec.repositories { urls[repository.name] = try? planner.mirrors.url(for: repository) }

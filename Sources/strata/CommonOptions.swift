@@ -3,7 +3,10 @@ import Foundation
 import Logging
 import StrataBuild
 import StrataCore
+import StrataDeb
 import StrataFetch
+import StrataPackaging
+import StrataRPM
 import StrataStore
 import StrataTemplate
 
@@ -76,8 +79,13 @@ struct StoreOptions: ParsableArguments {
         }
         return Planner(
             fetcher: try HTTPFetcher(store: store, proxy: proxy, sharedBlobs: shared),
-            mirrors: try MirrorMap.host(overrides: mirror))
+            mirrors: try MirrorMap.host(packagers: .shipped, overrides: mirror), packagers: .shipped)
     }
+}
+
+extension Packagers {
+    /// The package formats this executable builds: the one place that names the packagers.
+    static let shipped = Packagers([DebPackager(), RpmPackager()])
 }
 
 /// Routes swift-log through ``Diagnostics`` for the whole process; bootstrapped once.

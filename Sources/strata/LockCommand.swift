@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 extension Strata {

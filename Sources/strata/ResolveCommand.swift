@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StrataBuild
 import StrataCore
+import StrataPackaging
 
 extension Strata {
     struct Resolve: AsyncParsableCommand {

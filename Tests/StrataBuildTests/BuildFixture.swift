@@ -6,6 +6,9 @@ import Foundation
 import StrataArchive
 @testable import StrataBuild
 import StrataCore
+import StrataDeb
+import StrataRPM
+import StrataPackaging
 import StrataFetch
 import StrataStore
 import StrataTemplate
@@ -172,7 +175,7 @@ extension BuildFixture {
     static func build(_ lock: Lockfile, output: String, store: String? = nil) async throws -> Builder.Result {
         let spec = try TemplateTree(root: templates).load(target: "debian/12", set: "minbase", architecture: Architecture("amd64"))
         let store = try Store(root: store ?? TemporaryDirectory.make(prefix: "strata-build-store"))
-        let builder = Builder(store: store, fetcher: try HTTPFetcher(store: store.blobs))
+        let builder = Builder(store: store, fetcher: try HTTPFetcher(store: store.blobs), packagers: .testing)
         return try await builder.build(spec: spec, lock: lock, output: output, format: .tar(.none))
     }
 
@@ -187,4 +190,9 @@ extension BuildFixture {
             "/usr/bin/unshare",
             ["--mount", "--", "/bin/sh", "-c", "mount -t proc proc \(root)/proc && exec chroot \(root) /bin/sh -c \(Chroot.shellQuote(script)) 2>&1"])
     }
+}
+
+extension Packagers {
+    /// Every packager strata ships, as the executable registers them.
+    static let testing = Packagers([DebPackager(), RpmPackager()])
 }

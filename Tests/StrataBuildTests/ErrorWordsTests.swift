@@ -4,6 +4,7 @@
 // message names the path or URL and the reason in words, and none of the internal names.
 import Foundation
 import StrataCore
+import StrataPackaging
 import StrataTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataFetch
 import StrataStore
 import StrataTemplate
@@ -24,12 +25,12 @@ struct ExtraPackagesBuildTests {
             let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
             let store = try Store(root: served.store)
             let fetcher = try HTTPFetcher(store: store.blobs)
-            let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(overrides: [])).resolve(spec).lockfile
+            let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(packagers: .testing, overrides: []), packagers: .testing).resolve(spec).lockfile
             #expect(Set(lock.packages.map(\.name)).isSuperset(of: ["strata-demo", "strata-hooks", "strata-plugin", "apt"]))
             #expect(lock.dummies == [DummyPackage(name: "fake-kernel", version: "1.0", provides: [])])
             #expect(!lock.packages.contains { $0.name == "fake-kernel" })
             let output = try TemporaryDirectory.make(prefix: "strata-out") + "/extras.tar"
-            let result = try await Builder(store: store, fetcher: fetcher).build(
+            let result = try await Builder(store: store, fetcher: fetcher, packagers: .testing).build(
                 spec: spec, lock: lock, output: output, format: .tar(.none))
             #expect(result.packages == lock.packages.count)
             let root = try await BuildFixture.extract(output)

@@ -6,6 +6,7 @@
 import Foundation
 @testable import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataStore
 import StrataTemplate
 import StrataTestSupport

@@ -1,6 +1,7 @@
 import Foundation
 import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataFetch
 import StrataStore
 import StrataTemplate
@@ -41,7 +42,7 @@ enum FixtureTemplate {
     ) async throws -> (Planner.Resolution, BlobStore) {
         let spec = try TemplateTree(root: tree).load(target: "fixture/1", set: set, architecture: Architecture("amd64"))
         let blobs = try BlobStore(root: store ?? TemporaryDirectory.make(prefix: "strata-store"))
-        let planner = Planner(fetcher: try HTTPFetcher(store: blobs), mirrors: MirrorMap(roles: [:]))
+        let planner = Planner(fetcher: try HTTPFetcher(store: blobs), mirrors: MirrorMap(roles: [:]), packagers: .testing)
         return (try await planner.resolve(spec, why: why), blobs)
     }
 }

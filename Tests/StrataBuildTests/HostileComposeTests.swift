@@ -1,6 +1,7 @@
 import Foundation
 @testable import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataDeb
 import StrataStore
 import StrataTestSupport
@@ -48,11 +49,16 @@ struct HostileComposeTests {
         let root = "\(work)/root"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         do {
-            let (package, _) = try store.withWriterLock { try Importer(store: store).importDeb(blob: blob, what: "hostile 1") }
+            let lock = Lockfile.Package(
+                name: "hostile", version: "1", architecture: "amd64", repository: "fixture", path: "hostile.deb",
+                sha256: blob, size: 0)
+            let (package, _) = try store.withWriterLock {
+                try DebPackager().importPackage(lock, blob: blob, importer: PackageImporter(store: store))
+            }
             var composer = try Composer(root: root)
             defer { composer.close() }
             for entry in package.entries { try composer.place(entry) }
-            if writeDatabase { try DpkgDatabase.write([package.record], root: root) { try Digests.md5(file: $0) } }
+            if writeDatabase { try DpkgDatabase.write([package.record.database], root: root) { try Digests.md5(file: $0) } }
             return (root, outside, nil)
         } catch let error as StrataError {
             return (root, outside, error)

@@ -1,6 +1,7 @@
 import Foundation
 import StrataBuild
 import StrataCore
+import StrataPackaging
 import Testing
 
 @Suite("Lockfile format and --check")

@@ -4,6 +4,7 @@
 import Foundation
 @testable import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataTemplate
 import StrataTestSupport
 import Testing
@@ -96,12 +97,12 @@ struct OutputAndPreflightTests {
     func mirrorRoles() throws {
         let spec = try TemplateTree(root: BuildFixture.templates).load(
             target: "debian/12", set: "minbase", architecture: Architecture("amd64"))
-        let typo = try MirrorMap.host(overrides: ["debain=http://127.0.0.1:9/debian"])
+        let typo = try MirrorMap.host(packagers: .testing, overrides: ["debain=http://127.0.0.1:9/debian"])
         let error = #expect(throws: StrataError.self) { try typo.check(spec) }
         #expect(error?.message.contains("did you mean 'debian'") == true)
         #expect(error?.message.contains("debian, debian-security") == true)
-        try MirrorMap.host(overrides: ["debian-security=http://127.0.0.1:9/s", "http://127.0.0.1:9/d"]).check(spec)
-        let ftp = #expect(throws: StrataError.self) { try MirrorMap.host(overrides: ["ftp://127.0.0.1/debian"]) }
+        try MirrorMap.host(packagers: .testing, overrides: ["debian-security=http://127.0.0.1:9/s", "http://127.0.0.1:9/d"]).check(spec)
+        let ftp = #expect(throws: StrataError.self) { try MirrorMap.host(packagers: .testing, overrides: ["ftp://127.0.0.1/debian"]) }
         #expect(ftp?.message.contains("not ftp://") == true)
     }
 

@@ -6,6 +6,7 @@
 import Foundation
 import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataDeb
 import StrataFetch
 import StrataStore
@@ -35,7 +36,7 @@ enum RealMirror {
             .deletingLastPathComponent().path + "/templates"
         let spec = try TemplateTree(root: root).load(target: target, set: set, architecture: Architecture("amd64"))
         let store = try BlobStore(root: "\(cache)/store")
-        let planner = Planner(fetcher: try HTTPFetcher(store: store), mirrors: try MirrorMap.host(overrides: []))
+        let planner = Planner(fetcher: try HTTPFetcher(store: store), mirrors: try MirrorMap.host(packagers: .testing, overrides: []), packagers: .testing)
         return (try await planner.resolve(spec).lockfile, store)
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 @testable import StrataBuild
 import StrataCore
+import StrataDeb
+import StrataPackaging
 import StrataStore
 import StrataTemplate
 import StrataTestSupport
@@ -64,7 +66,7 @@ struct ImageSourcesTests {
             RepositorySpec(name: "gone", url: "http://127.0.0.1:9/e", suite: "stable", imageURL: RepositorySpec.notInImage),
         ]
         let locked = specs.map { Self.repository($0.name, url: $0.url ?? "") }
-        let leftOut = try Finalizer.writeAptSources(root: root, repositories: locked, specs: specs)
+        let leftOut = try AptSources.write(root: root, repositories: locked, specs: specs)
         #expect(leftOut.count == 2)
         #expect(leftOut.contains { $0.contains("'local'") && $0.contains("set image-url") })
         #expect(leftOut.contains { $0.contains("'gone'") && $0.contains("image-url: none") })
@@ -83,7 +85,7 @@ struct ImageSourcesTests {
         let inTree = "\(root)\(keyring)"
         try FileManager.default.createDirectory(atPath: (inTree as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: keyring, toPath: inTree)
-        _ = try Finalizer.writeAptSources(root: root, repositories: [locked[0]], specs: [specs[0]])
+        _ = try AptSources.write(root: root, repositories: [locked[0]], specs: [specs[0]])
         let again = try String(contentsOfFile: "\(root)/etc/apt/sources.list.d/strata.sources", encoding: .utf8)
         #expect(again.contains("Signed-By: \(keyring)\n"), "\(again)")
     }

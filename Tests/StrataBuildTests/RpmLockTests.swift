@@ -1,6 +1,7 @@
 import Foundation
 import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataFetch
 import StrataStore
 import StrataTemplate
@@ -29,7 +30,7 @@ struct RpmLockTests {
     static func lock(tree: String, why: String? = nil) async throws -> Planner.Resolution {
         let spec = try TemplateTree(root: tree).load(target: "fixture-rpm/39", set: "base", architecture: Architecture("amd64"))
         let store = try BlobStore(root: TemporaryDirectory.make(prefix: "strata-store"))
-        return try await Planner(fetcher: try HTTPFetcher(store: store), mirrors: MirrorMap(roles: [:])).resolve(spec, why: why)
+        return try await Planner(fetcher: try HTTPFetcher(store: store), mirrors: MirrorMap(roles: [:]), packagers: .testing).resolve(spec, why: why)
     }
 
     @Test("strata lock resolves an rpm-md repository into a lockfile with each rpm's sha256 and size")

@@ -5,6 +5,7 @@
 import Foundation
 @testable import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataFetch
 import StrataStore
 import StrataTemplate
@@ -51,9 +52,9 @@ struct SandboxTests {
             let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
             let store = try Store(root: served.store)
             let fetcher = try HTTPFetcher(store: store.blobs)
-            let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(overrides: [])).resolve(spec).lockfile
+            let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(packagers: .testing, overrides: []), packagers: .testing).resolve(spec).lockfile
             let output = try TemporaryDirectory.make(prefix: "strata-out") + "/probe.tar"
-            _ = try await Builder(store: store, fetcher: fetcher).build(spec: spec, lock: lock, output: output, format: .tar(.none))
+            _ = try await Builder(store: store, fetcher: fetcher, packagers: .testing).build(spec: spec, lock: lock, output: output, format: .tar(.none))
             let seen = try Command.run("/usr/bin/tar", ["-xOf", output, "var/lib/strata-probe"]).stdoutText
             for attempt in ["mount", "chroot", "mknod", "cat", "proc-root", "proc-cwd"] {
                 #expect(!seen.contains("\(attempt): ALLOWED"), "\(attempt) was allowed:\n\(seen)")

@@ -7,7 +7,7 @@
 // would have left them. Files are copied into the merged view (never hardlinked there).
 import Foundation
 import StrataCore
-import StrataDeb
+import StrataPackaging
 
 enum Diversions {
     struct Diversion: Equatable {
@@ -31,7 +31,7 @@ enum Diversions {
 
     /// Re-places the files of diverted paths that more than one package ships.
     /// - Returns: the diversions repaired.
-    static func repair(root: String, packages: [ImportedPackage]) throws -> [Diversion] {
+    static func repair(root: String, packages: [ImportedPackage<DebControlRecord>]) throws -> [Diversion] {
         let diversions = read(root: root).filter { $0.package != ":" }
         guard !diversions.isEmpty else { return [] }
         var composer = try Composer(root: root)
@@ -40,7 +40,7 @@ enum Diversions {
         var repaired = [Diversion]()
         for diversion in diversions {
             let path = String(diversion.from.drop(while: { $0 == "/" }))
-            let shippers = packages.compactMap { package -> (String, ComposeEntry)? in
+            let shippers = packages.compactMap { package -> (String, PackageEntry)? in
                 guard let entry = package.entries.first(where: { $0.path == path }) else { return nil }
                 if case .directory = entry.kind { return nil }
                 return (package.record.name, entry)

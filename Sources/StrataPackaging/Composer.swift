@@ -4,15 +4,15 @@
 // usrmerge finds a merged system and never has to convert the tree (it cannot on overlayfs).
 // Every write goes through RootedPath, so no entry can land outside the tree.
 import StrataCore
-import StrataDeb
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// One thing to create in the tree.
-struct ComposeEntry: Sendable {
-    enum Kind: Sendable {
+/// One thing a package puts in a tree: the one file-entry model from import to compose, whatever
+/// the package format.
+public struct PackageEntry: Sendable {
+    public enum Kind: Sendable {
         case directory
         /// A regular file: hardlink the store object at this path.
         case file(object: String)
@@ -24,36 +24,52 @@ struct ComposeEntry: Sendable {
         case fifo
     }
 
-    var path: String
-    var kind: Kind
-    var mode: UInt32
-    var uid: UInt32
-    var gid: UInt32
+    /// Relative, without a leading slash, as the package names it (before merged /usr).
+    public var path: String
+    public var kind: Kind
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
     /// The package's date of the path (the export uses it while the path is as the package left it).
-    var mtime: Int64? = nil
+    public var mtime: Int64?
+    /// The owner's names when the package names its owners instead of numbering them (rpm): the
+    /// packager resolves them against the tree's own passwd and group once its scripts made them.
+    public var owner: (user: String, group: String)?
+
+    public init(
+        path: String, kind: Kind, mode: UInt32, uid: UInt32, gid: UInt32, mtime: Int64? = nil,
+        owner: (user: String, group: String)? = nil
+    ) {
+        self.path = path
+        self.kind = kind
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.mtime = mtime
+        self.owner = owner
+    }
 }
 
-struct Composer {
-    static let mergedDirectories = DpkgDatabase.mergedDirectories
-
-    let tree: RootedPath
-    private(set) var copiesForLinkLimit = 0
+public struct Composer {
+    public let tree: RootedPath
+    public let layout: TreeLayout
+    public private(set) var copiesForLinkLimit = 0
     /// Copy regular files instead of hardlinking store objects: for placing files into a view
     /// that scripts write to (the overlay's merged directory), where a hardlink would expose the
     /// store object itself.
-    var copyFiles = false
+    public var copyFiles = false
 
-    init(root: String) throws { tree = try RootedPath(root: root) }
+    public init(root: String, layout: TreeLayout = .mergedUsr) throws {
+        tree = try RootedPath(root: root)
+        self.layout = layout
+    }
 
-    /// `bin/sh` becomes `usr/bin/sh`; `bin` itself becomes `usr/bin`.
-    static func mergedPath(_ path: String) -> String { DpkgDatabase.mergedUsrPath(path) }
-
-    mutating func place(_ entry: ComposeEntry, at override: String? = nil) throws {
+    public mutating func place(_ entry: PackageEntry, at override: String? = nil) throws {
         Interruption.checkpoint()
         // A package shipping the merged-/usr links themselves (`bin -> usr/bin`): they are made
         // by linkMergedDirectories; folding them under usr/ would point usr/bin at itself.
-        if case .symlink = entry.kind, Self.mergedDirectories.contains(override ?? entry.path) { return }
-        let path = Self.mergedPath(override ?? entry.path)
+        if case .symlink = entry.kind, layout.mergedDirectories.contains(override ?? entry.path) { return }
+        let path = layout.path(override ?? entry.path)
         if entry.path.isEmpty { return }  // the package's "./": the root already exists
         let (dir, leaf) = try tree.openParent(of: path)
         defer { Glibc.close(dir) }
@@ -83,7 +99,7 @@ struct Composer {
             _ = fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW)
             try date(dir, leaf, entry, path)
         case .hardlink(let target):
-            let (targetDir, targetLeaf) = try tree.openParent(of: Self.mergedPath(target))
+            let (targetDir, targetLeaf) = try tree.openParent(of: layout.path(target))
             defer { Glibc.close(targetDir) }
             try replaceExisting(dir, leaf, path)
             guard linkat(targetDir, targetLeaf, dir, leaf, 0) == 0 else { throw failure("cannot link to \(target)", path) }
@@ -105,17 +121,17 @@ struct Composer {
     }
 
     /// The merged-/usr symlinks (`bin -> usr/bin`) for every folded directory that exists.
-    func linkMergedDirectories() throws {
-        for name in Self.mergedDirectories {
+    public func linkMergedDirectories() throws {
+        for name in layout.mergedDirectories {
             var st = stat()
             guard lstat("\(tree.root)/usr/\(name)", &st) == 0, lstat("\(tree.root)/\(name)", &st) != 0 else { continue }
             guard symlink("usr/\(name)", "\(tree.root)/\(name)") == 0 else { throw failure("cannot create symlink", name) }
         }
     }
 
-    func close() { tree.close() }
+    public func close() { tree.close() }
 
-    static func device(_ major: UInt32, _ minor: UInt32) -> dev_t {
+    public static func device(_ major: UInt32, _ minor: UInt32) -> dev_t {
         let ma = UInt64(major)
         let mi = UInt64(minor)
         return dev_t(((ma & 0xffff_f000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffff_ff00) << 12) | (mi & 0xff))
@@ -137,14 +153,14 @@ struct Composer {
 
     /// Dates a symlink or special file as its package does (files carry it in their object;
     /// directories keep the build's time, as dpkg leaves them).
-    private func date(_ dir: Int32, _ leaf: String, _ entry: ComposeEntry, _ path: String) throws {
+    private func date(_ dir: Int32, _ leaf: String, _ entry: PackageEntry, _ path: String) throws {
         guard let mtime = entry.mtime else { return }
         let date = timespec(tv_sec: Int(mtime), tv_nsec: 0)
         var times = [date, date]
         guard utimensat(dir, leaf, &times, AT_SYMLINK_NOFOLLOW) == 0 else { throw failure("cannot set the date of", path) }
     }
 
-    private func setOwnerAndMode(_ dir: Int32, _ leaf: String, _ entry: ComposeEntry, _ path: String) throws {
+    private func setOwnerAndMode(_ dir: Int32, _ leaf: String, _ entry: PackageEntry, _ path: String) throws {
         // chown first: it clears setuid/setgid bits, which chmod then sets.
         if fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0, geteuid() == 0 {
             throw failure("cannot set owner", path)
@@ -152,7 +168,7 @@ struct Composer {
         guard fchmodat(dir, leaf, mode_t(entry.mode & 0o7777), 0) == 0 else { throw failure("cannot set mode", path) }
     }
 
-    private func copy(_ source: String, to dir: Int32, _ leaf: String, _ entry: ComposeEntry, _ path: String) throws {
+    private func copy(_ source: String, to dir: Int32, _ leaf: String, _ entry: PackageEntry, _ path: String) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw failure("cannot open \(source)", path) }
         defer { Glibc.close(input) }

@@ -2,6 +2,7 @@
 // architecture (`debian/12/minbase/amd64`), with the lockfile's digest and the template's origin
 // in the commit, so `strata list` and `strata show` can say what a template was built from.
 import StrataCore
+import StrataPackaging
 import StrataStore
 import StrataTemplate
 

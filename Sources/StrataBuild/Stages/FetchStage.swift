@@ -3,6 +3,7 @@
 // downloaded with a bounded number in flight, from the lockfile's repository URL (or, when the
 // template's mirror was overridden, from the mirror the planner resolved for that repository).
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 public struct PackageFetcher: Sendable {

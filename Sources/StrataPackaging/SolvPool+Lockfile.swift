@@ -6,7 +6,7 @@ import StrataSolver
 extension SolvPool {
     /// Lockfile entries for `result`, sorted; every package must have a location, a SHA-256 and a
     /// size in its (verified) index.
-    func lockedPackages(_ result: [SolvableID]) throws -> [Lockfile.Package] {
+    public func lockedPackages(_ result: [SolvableID]) throws -> [Lockfile.Package] {
         var packages = [Lockfile.Package]()
         for id in result {
             guard let location = location(of: id), let checksum = checksum(of: id),
@@ -26,7 +26,7 @@ extension SolvPool {
     }
 
     /// The shortest chain of dependencies from a requested package to `name`.
-    func explain(_ name: String, result: [SolvableID], roots: Set<SolvableID>, set: String) -> [String] {
+    public func explain(_ name: String, result: [SolvableID], roots: Set<SolvableID>, set: String) -> [String] {
         let pool = self
         let installed = Set(result)
         guard let target = result.first(where: { pool.name(of: $0) == name }) else {

@@ -2,7 +2,7 @@
 // template's names and selectors, apt's choices as favour jobs, and the lockfile from the result.
 import Foundation
 import StrataCore
-import StrataDeb
+import StrataPackaging
 import StrataSolver
 import StrataStore
 import StrataTemplate
@@ -12,7 +12,7 @@ struct DebResolver {
     let indexes: [DebRepositoryIndexes]
     let store: BlobStore
 
-    func resolve(why: String?) throws -> Planner.Resolution {
+    func resolve(why: String?) throws -> Resolution {
         let pool = try SolvPool(family: .deb, architecture: spec.architecture)
         for index in indexes { try pool.addDebian(index, store: store) }
         if !spec.dummies.isEmpty {
@@ -77,7 +77,7 @@ struct DebResolver {
                     + chain.joined(separator: "; "))
         }
         let chain = why.map { pool.explain($0, result: solved, roots: Set(requested), set: spec.set) }
-        return Planner.Resolution(lockfile: lock, why: chain)
+        return Resolution(lockfile: lock, why: chain)
     }
 
     private var indexNames: String { indexes.map { "\($0.source.name) (\($0.source.suite))" }.joined(separator: ", ") }

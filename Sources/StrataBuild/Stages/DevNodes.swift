@@ -1,6 +1,7 @@
 // The device nodes and links a Debian root needs before anything runs in it (a chroot without
 // /dev/null turns it into a regular file), as mmdebstrap creates them.
 import StrataCore
+import StrataPackaging
 
 #if canImport(Glibc)
     import Glibc

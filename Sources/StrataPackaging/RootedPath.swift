@@ -9,22 +9,22 @@ import StrataCore
     import Glibc
 #endif
 
-struct RootedPath {
-    let root: String
+public struct RootedPath {
+    public let root: String
     private let rootFD: Int32
 
-    init(root: String) throws {
+    public init(root: String) throws {
         self.root = root
         rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { throw StrataError(.io, "cannot open \(root): \(String(cString: strerror(errno)))") }
     }
 
-    func close() { Glibc.close(rootFD) }
+    public func close() { Glibc.close(rootFD) }
 
     /// Opens the directory that will hold `path`'s last component, creating missing parents
     /// (mode 0755, root-owned, as dpkg creates implicit directories). Returns the directory's
     /// descriptor (caller closes) and the leaf name.
-    func openParent(of path: String) throws -> (fd: Int32, leaf: String) {
+    public func openParent(of path: String) throws -> (fd: Int32, leaf: String) {
         var components = path.split(separator: "/").map(String.init)
         guard let leaf = components.popLast() else { throw StrataError(.invalidInput, "empty path") }
         guard leaf != "..", leaf != "." else { throw StrataError(.invalidInput, "\(path): refuses '\(leaf)' as a name") }

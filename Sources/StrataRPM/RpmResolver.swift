@@ -3,7 +3,7 @@
 // (the one dnf uses), and the lockfile from the result.
 import Foundation
 import StrataCore
-import StrataRPM
+import StrataPackaging
 import StrataSolver
 import StrataStore
 import StrataTemplate
@@ -13,7 +13,7 @@ struct RpmResolver {
     let indexes: [RpmRepositoryIndexes]
     let store: BlobStore
 
-    func resolve(why: String?) throws -> Planner.Resolution {
+    func resolve(why: String?) throws -> Resolution {
         if let selector = spec.selectors.first {
             throw StrataError(
                 .invalidInput,
@@ -41,6 +41,6 @@ struct RpmResolver {
             architecture: spec.architecture.rpm, configDigest: spec.configDigest, repositories: repositories,
             packages: try pool.lockedPackages(result))
         let chain = why.map { pool.explain($0, result: result, roots: roots, set: spec.set) }
-        return Planner.Resolution(lockfile: lock, why: chain)
+        return Resolution(lockfile: lock, why: chain)
     }
 }

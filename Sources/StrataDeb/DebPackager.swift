@@ -1,0 +1,117 @@
+// The Debian packager: resolution with apt's choices (DebResolver), .deb import (control members
+// kept for dpkg's database), the database dpkg leaves after unpacking, the maintainer scripts run
+// by the tree's own dpkg (DebConfigurer, with preinst diversions repaired), and the apt sources
+// and dpkg excludes a finished tree keeps. Registered by the executable; see Packager.
+import Foundation
+import StrataArchive
+import StrataCore
+import StrataPackaging
+import StrataStore
+import StrataTemplate
+
+/// What `control/<blob>.json` keeps of a .deb: its control members and the data archive's path
+/// order (dpkg's `.list` is in archive order).
+public struct DebControlRecord: PackageRecord, Equatable {
+    /// 2 added each path's mtime to the tree; 3 dated the file objects as the package dates them.
+    public var format: Int?
+    public var name: String
+    public var architecture: String
+    public var control: [String: Data]
+    public var paths: [String]
+
+    /// The package as dpkg's database is written from it.
+    public var database: DebPackageRecord {
+        DebPackageRecord(
+            name: name, architecture: architecture, control: control.mapValues { [UInt8]($0) }, paths: paths)
+    }
+}
+
+public struct DebPackager: Packager {
+    public typealias Record = DebControlRecord
+
+    public init() {}
+
+    public var family: PackageFamily { .deb }
+    public var layout: TreeLayout { .mergedUsr }
+    public var importFormat: Int { 3 }
+
+    public func hostMirrorRoles() -> [String: String] { HostAptSources.mirrorRoles() }
+
+    public func resolve(_ request: ResolveRequest, fetcher: any Fetcher) async throws -> Resolution {
+        let spec = request.spec
+        let client = DebRepositoryClient(fetcher: fetcher, architecture: spec.architecture)
+        let sources = try spec.repositories.map { repository in
+            guard let suite = repository.suite else {
+                throw StrataError(.invalidInput, "repository '\(repository.name)' of \(spec.target) names no suite")
+            }
+            return DebRepositorySource(
+                name: repository.name, url: try request.url(of: repository), suite: suite,
+                components: repository.components, keyring: repository.keyring, trusted: repository.trusted)
+        }
+        var indexes = [DebRepositoryIndexes]()
+        for source in sources { indexes.append(try await client.fetchIndexes(source)) }
+        return try DebResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: request.why)
+    }
+
+    public func importPackage(_ package: Lockfile.Package, blob: SHA256Digest, importer: PackageImporter) throws
+        -> (ImportedPackage<DebControlRecord>, Bool)
+    {
+        let what = "\(package.name) \(package.version)"
+        var control = [String: [UInt8]]()
+        return try importer.importPackage(
+            blob: blob, what: what, format: importFormat,
+            read: { path, entry in try DebArchive.read(path, control: { control = $0 }, data: entry) },
+            makeRecord: { paths in
+                guard
+                    let stanza = try Deb822.parse(String(decoding: control["control"] ?? [], as: UTF8.self), what: what)
+                        .first,
+                    let name = stanza["Package"], let architecture = stanza["Architecture"]
+                else { throw StrataError(.invalidInput, "\(what): the .deb has no usable control file") }
+                // The name becomes a file name in the dpkg database: Debian policy's syntax only.
+                guard name.range(of: "^[a-z0-9][a-z0-9+.-]+$", options: .regularExpression) != nil,
+                    architecture.range(of: "^[a-z0-9-]+$", options: .regularExpression) != nil
+                else {
+                    throw StrataError(
+                        .invalidInput, "\(what): invalid package name or architecture '\(name)' / '\(architecture)'")
+                }
+                return DebControlRecord(
+                    format: importFormat, name: name, architecture: architecture,
+                    control: control.mapValues { Data($0) }, paths: paths)
+            })
+    }
+
+    public func register(
+        _ packages: [ImportedPackage<DebControlRecord>], lock: Lockfile, spec: TemplateSpec, in tree: ComposedTree
+    ) throws {
+        try DpkgExcludes.record(spec.excludes, in: tree.root)
+        // A conffile's md5 from the composed file, or from its store object when excludes kept it out.
+        let prefix = tree.root + "/"
+        try DpkgDatabase.write(packages.map(\.record.database), dummies: lock.dummies ?? [], root: tree.root) { path in
+            if !FileManager.default.fileExists(atPath: path), path.hasPrefix(prefix),
+                let object = tree.objects[String(path.dropFirst(prefix.count))]
+            {
+                return try Digests.md5(file: object)
+            }
+            return try Digests.md5(file: path)
+        }
+    }
+
+    public func configure(_ packages: [ImportedPackage<DebControlRecord>], in root: String, context: ScriptContext)
+        throws
+    {
+        try DebConfigurer.configure(
+            root: root, packages: packages.map(\.record.database), sourceDateEpoch: context.sourceDateEpoch
+        ) {
+            let repaired = try Diversions.repair(root: root, packages: packages)
+            if !repaired.isEmpty {
+                context.report("configure: \(repaired.count) diversions of shipped files put in place")
+            }
+        }
+    }
+
+    public func finalize(
+        _ packages: [ImportedPackage<DebControlRecord>], root: String, lock: Lockfile, spec: TemplateSpec
+    ) throws -> [String] {
+        try AptSources.write(root: root, repositories: lock.repositories, specs: spec.repositories)
+    }
+}

@@ -1,0 +1,106 @@
+// The packager seam (DESIGN.md): everything a package format knows, behind one protocol, so the
+// pipeline in StrataBuild is the same stages for every format. A packager resolves a template's
+// request against its repositories, reads its package files into the store, registers composed
+// packages in the tree's database as its tool leaves them after unpacking, runs their scripts in
+// the sandbox, and finalizes what its tools keep in a tree. The executable registers the
+// packagers it ships (`Packagers`); nothing else names one.
+//
+// Still to come on this seam, for layering and living containers: `installed(in:)` (the
+// packages of an existing tree, read as hostile input) and `remove(_:in:)` (prerm/postrm,
+// %preun/%postun). They are not declared until a packager implements them.
+import StrataCore
+import StrataStore
+import StrataTemplate
+
+/// One package format: Debian's dpkg/apt, or rpm.
+public protocol Packager: Sendable {
+    /// What the packager keeps of each package beside its tree in the store.
+    associatedtype Record: PackageRecord
+
+    /// The family this packager builds (a template's `family:`).
+    var family: PackageFamily { get }
+
+    /// How composed trees are laid out (merged /usr).
+    var layout: TreeLayout { get }
+
+    /// The import format; a package imported by another format is read again.
+    var importFormat: Int { get }
+
+    /// The mirror roles the host's own configuration names (apt sources, yum.repos.d): role → URL.
+    func hostMirrorRoles() -> [String: String]
+
+    /// Resolves `request` against the repositories as they are now (verified indexes, libsolv
+    /// with the packager's policy) into a lockfile.
+    func resolve(_ request: ResolveRequest, fetcher: any Fetcher) async throws -> Resolution
+
+    /// Reads the package file `blob` (the lockfile's `package`) into the store, once.
+    /// Called under the store's writer lock, on several threads at once.
+    /// - Returns: the package, and whether it was read now (false: it was in the store).
+    func importPackage(_ package: Lockfile.Package, blob: SHA256Digest, importer: PackageImporter) throws
+        -> (ImportedPackage<Record>, Bool)
+
+    /// Writes the package database for `packages`, whose files are composed in `tree.root`, as
+    /// the package tool leaves it after unpacking them (before their scripts run).
+    func register(_ packages: [ImportedPackage<Record>], lock: Lockfile, spec: TemplateSpec, in tree: ComposedTree)
+        throws
+
+    /// Runs the packages' scripts and triggers once, inside `root` (the tree scripts may write:
+    /// the overlay's merged view), each in the script sandbox.
+    func configure(_ packages: [ImportedPackage<Record>], in root: String, context: ScriptContext) throws
+
+    /// What the packager leaves in a finished tree: its sources or repository files for the
+    /// repositories used, its tools' caches removed.
+    /// - Returns: warnings for the user (a repository left out, and why).
+    func finalize(_ packages: [ImportedPackage<Record>], root: String, lock: Lockfile, spec: TemplateSpec) throws
+        -> [String]
+}
+
+/// A tree whose packages were just composed: its root, and the store object behind a composed
+/// path for files the template's excludes kept out of the tree (a database may want their digest).
+public struct ComposedTree {
+    public let root: String
+    public let layout: TreeLayout
+    /// Tree path (relative, merged /usr) → the store object the package's file is.
+    public let objects: [String: String]
+
+    public init(root: String, layout: TreeLayout, objects: [String: String]) {
+        self.root = root
+        self.layout = layout
+        self.objects = objects
+    }
+}
+
+/// What scripts run with.
+public struct ScriptContext: Sendable {
+    /// Every date the scripts see is clamped to this (`SOURCE_DATE_EPOCH`).
+    public var sourceDateEpoch: Int64
+    /// Progress lines (`configure: …`).
+    public var report: @Sendable (String) -> Void
+
+    public init(sourceDateEpoch: Int64, report: @escaping @Sendable (String) -> Void) {
+        self.sourceDateEpoch = sourceDateEpoch
+        self.report = report
+    }
+}
+
+/// The packagers an executable ships, by family.
+public struct Packagers: Sendable {
+    public let all: [any Packager]
+
+    public init(_ all: [any Packager]) { self.all = all }
+
+    /// - Throws: ``StrataError`` `.invalidInput` when no registered packager builds `family`.
+    public func packager(for family: PackageFamily) throws -> any Packager {
+        guard let packager = all.first(where: { $0.family == family }) else {
+            throw StrataError(.invalidInput, "this strata has no packager for \(family) templates")
+        }
+        return packager
+    }
+
+    /// The mirror roles the host names, merged over every packager (the first to name a role wins).
+    public func hostMirrorRoles() -> [String: String] {
+        var roles = [String: String]()
+        for packager in all { roles.merge(packager.hostMirrorRoles()) { first, _ in first } }
+        return roles
+    }
+}
