@@ -75,6 +75,10 @@ public struct Lockfile: Codable, Sendable, Equatable {
     public var packages: [Package]
     /// The dummies the resolution used (absent when none).
     public var dummies: [DummyPackage]?
+    /// The order the packages are installed in, by name, dependencies first, as libsolv's
+    /// transaction orders them (rpm: the order scriptlets run in); absent for Debian, where dpkg
+    /// orders the configuration itself.
+    public var installOrder: [String]?
 
     public init(
         lockfileVersion: Int, target: String, set: String, family: PackageFamily, architecture: String,

@@ -26,7 +26,11 @@ struct RpmResolver {
         for index in indexes { try pool.addRPM(index, store: store) }
         var request = SolveRequest()
         request.install = spec.packages
-        let result = try pool.solve(request)
+        // As dnf's defaults: weak dependencies (Recommends, Supplements) are installed.
+        request.installRecommends = true
+        request.inInstallOrder = true
+        let ordered = try pool.solve(request)
+        let result = ordered.sorted()
         let roots = Set(result.filter { spec.packages.contains(pool.name(of: $0)) })
         let iso = ISO8601DateFormatter()
         let repositories = indexes.map { index in
@@ -36,10 +40,11 @@ struct RpmResolver {
                 date: index.timestamp.map { iso.string(from: $0) },
                 indexes: [.init(path: index.primary.location, sha256: index.primary.sha256, size: index.primary.size)])
         }
-        let lock = Lockfile(
+        var lock = Lockfile(
             lockfileVersion: Lockfile.currentVersion, target: spec.target, set: spec.set, family: .rpm,
             architecture: spec.architecture.rpm, configDigest: spec.configDigest, repositories: repositories,
             packages: try pool.lockedPackages(result))
+        lock.installOrder = ordered.map { pool.name(of: $0) }
         let chain = why.map { pool.explain($0, result: result, roots: roots, set: spec.set) }
         return Resolution(lockfile: lock, why: chain)
     }

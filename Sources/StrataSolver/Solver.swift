@@ -13,8 +13,11 @@ public struct SolveRequest {
     public var favor: [SolvableID] = []
     /// When a choice is open, avoid these; libsolv's SOLVER_DISFAVOR.
     public var disfavor: [SolvableID] = []
-    /// Install Recommends / weak dependencies (Debian's mmdebstrap and debootstrap do not).
+    /// Install Recommends / weak dependencies (Debian's mmdebstrap and debootstrap do not; dnf does).
     public var installRecommends = false
+    /// Return the result in the order libsolv's transaction installs it (dependencies first, as
+    /// rpm runs scriptlets) instead of sorted by id.
+    public var inInstallOrder = false
 
     public init() {}
 }
@@ -31,7 +34,7 @@ public struct SolverProblem: Sendable, Equatable, CustomStringConvertible {
 
 extension SolvPool {
     /// Resolves `request` against every repository in the pool.
-    /// - Returns: the solvables to install, sorted by id.
+    /// - Returns: the solvables to install, sorted by id (or in install order when asked).
     /// - Throws: ``StrataError`` `.unsatisfiable` listing every problem and its proposed solutions;
     ///   `.notFound` when a requested name matches nothing.
     public func solve(_ request: SolveRequest) throws -> [SolvableID] {
@@ -68,7 +71,18 @@ extension SolvPool {
         transaction_installedresult(transaction, &installs)
         var out = [SolvableID]()
         for i in 0..<Int(installs.count) { out.append(SolvableID(raw: installs.elements[i])) }
-        return out.sorted()
+        guard request.inInstallOrder else { return out.sorted() }
+        // transaction_order sorts the steps so that what a package requires comes before it
+        // (breaking cycles as rpm does); a fresh install's steps are all installs.
+        transaction_order(transaction, 0)
+        let chosen = Set(out)
+        var ordered = [SolvableID]()
+        let steps = transaction.pointee.steps
+        for i in 0..<Int(steps.count) {
+            let id = SolvableID(raw: steps.elements[i])
+            if chosen.contains(id) { ordered.append(id) }
+        }
+        return ordered.count == out.count ? ordered : out.sorted()
     }
 
     /// Every problem of a failed solve, numbered, each with libsolv's proposed solutions.
