@@ -69,7 +69,7 @@ public struct Builder: Sendable {
     }
 
     /// One build's inputs.
-    struct Job {
+    struct Job: Sendable {
         var spec: TemplateSpec
         var lock: Lockfile
         var output: String
@@ -81,13 +81,22 @@ public struct Builder: Sendable {
 
     /// The stages, in DESIGN.md's order, for one packager.
     func run<P: Packager>(_ job: Job, with packager: P) async throws -> Result {
-        let (spec, lock, epoch) = (job.spec, job.lock, job.epoch)
+        let lock = job.lock
         report("fetch: \(lock.packages.count) packages")
         let blobs = try await PackageFetcher(fetcher: fetcher).fetchAll(lock, urls: job.urls) { done, total, bytes in
             if done == total || done % 16 == 0 {
                 self.report("fetch: \(done)/\(total) packages, \(bytes / 1_000_000) MB")
             }
         }
+        // The stages from import on are synchronous (threads of their own, tools, file system
+        // work): they run on a Dispatch thread, never blocking the cooperative pool.
+        return try await Offload.run { try self.stages(job, with: packager, blobs: blobs) }
+    }
+
+    /// Import to commit, on the calling thread.
+    @available(*, noasync)
+    func stages<P: Packager>(_ job: Job, with packager: P, blobs: [SHA256Digest]) throws -> Result {
+        let (spec, lock, epoch) = (job.spec, job.lock, job.epoch)
         report("import: \(blobs.count) packages")
         let imported = try ImportStage(packager: packager, store: store).run(lock, blobs: blobs)
         let packages = imported.packages

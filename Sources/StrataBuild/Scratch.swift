@@ -96,7 +96,7 @@ public final class Scratch: @unchecked Sendable {
             _ = umount2("\(dir)/merged", Int32(MNT_DETACH))
             _ = umount2("\(dir)/rw", Int32(MNT_DETACH))
             Log.strata.info("removing the scratch space of an interrupted build: \(dir)")
-            _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", "--", dir])
+            _ = try? Command.runBlocking("/bin/rm", ["-rf", "--one-file-system", "--", dir])
             removed += 1
         }
         return removed
@@ -106,11 +106,11 @@ public final class Scratch: @unchecked Sendable {
     /// - Returns: whether the overlay is used.
     func mountOverlay() throws -> Bool {
         if geteuid() == 0, let mount = Command.which("mount") {
-            let tmpfs = try Command.run(mount, ["-t", "tmpfs", "-o", "mode=0755,size=4g", "strata-build", writable])
+            let tmpfs = try Command.runBlocking(mount, ["-t", "tmpfs", "-o", "mode=0755,size=4g", "strata-build", writable])
             tmpfsMounted = tmpfs.status == 0
             for dir in [upper, work] { try FileSystem.makeDirectories(dir) }
             let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
-            let result = try Command.run(mount, ["-t", "overlay", "overlay", "-o", options, merged])
+            let result = try Command.runBlocking(mount, ["-t", "overlay", "overlay", "-o", options, merged])
             if result.status == 0 {
                 mounted = true
                 return true
@@ -120,7 +120,7 @@ public final class Scratch: @unchecked Sendable {
         try FileManager.default.removeItem(atPath: merged)
         if tmpfsMounted { _ = umount2(writable, Int32(MNT_DETACH)) }
         tmpfsMounted = false
-        let copy = try Command.run("/bin/cp", ["-a", "--", lower, merged])
+        let copy = try Command.runBlocking("/bin/cp", ["-a", "--", lower, merged])
         guard copy.status == 0 else { throw StrataError(.io, "cannot copy \(lower): \(copy.stderr)") }
         return false
     }
@@ -135,7 +135,7 @@ public final class Scratch: @unchecked Sendable {
         if tmpfsMounted { _ = umount2(writable, Int32(MNT_DETACH)) }
         mounted = false
         tmpfsMounted = false
-        _ = try? Command.run("/bin/rm", ["-rf", "--one-file-system", "--", root])
+        _ = try? Command.runBlocking("/bin/rm", ["-rf", "--one-file-system", "--", root])
         close(lockFD)
     }
 }

@@ -22,7 +22,7 @@ public enum Chroot {
         env.merge(environment) { _, new in new }
         let variables = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         // One stream, in the order the script wrote it (a failure is read from what precedes it).
-        let output = try Command.run(
+        let output = try Command.runBlocking(
             executable, [String(cString: strata_sandbox_argument()), root, "exec 2>&1\n" + script] + variables)
         let text = output.stdoutText + output.stderr
         guard output.status == 0 else {

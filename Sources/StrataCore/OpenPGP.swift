@@ -24,7 +24,7 @@ public enum OpenPGP {
             throw StrataError(.toolFailed, "gpgv is not installed (apt-get install gpgv)")
         }
         // Status lines go to stderr alongside messages (fd 2); stdout carries the signed data.
-        let output = try Command.run(gpgv, ["--status-fd", "2"] + arguments)
+        let output = try Command.runBlocking(gpgv, ["--status-fd", "2"] + arguments)
         let status = output.stderr.split(separator: "\n").filter { $0.hasPrefix("[GNUPG:] ") }
         let bad = ["BADSIG", "ERRSIG", "EXPKEYSIG", "REVKEYSIG", "EXPSIG", "NO_PUBKEY"]
         let reasons = status.compactMap { line -> String? in
@@ -52,7 +52,7 @@ public enum OpenPGP {
         guard let gpg = Command.which("gpg") else {
             throw StrataError(.toolFailed, "\(keyring) is ASCII-armored; dearmoring it needs gpg (apt-get install gpg)")
         }
-        let out = try Command.run(gpg, ["--dearmor", "--output", "-", keyring])
+        let out = try Command.runBlocking(gpg, ["--dearmor", "--output", "-", keyring])
         guard out.status == 0 else { throw StrataError(.invalidInput, "\(keyring): cannot dearmor: \(out.stderr)") }
         let path = NSTemporaryDirectory() + "strata-keyring-\(SHA256Digest.of(out.stdout).hex.prefix(16)).gpg"
         if !FileManager.default.fileExists(atPath: path) {

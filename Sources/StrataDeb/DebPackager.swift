@@ -50,7 +50,9 @@ public struct DebPackager: Packager {
         }
         var indexes = [DebRepositoryIndexes]()
         for source in sources { indexes.append(try await client.fetchIndexes(source)) }
-        return try DebResolver(spec: spec, indexes: indexes, store: fetcher.store).resolve(why: request.why)
+        let (store, why, fetched) = (fetcher.store, request.why, indexes)
+        // Solving is synchronous and can take a second: off the cooperative pool.
+        return try await Offload.run { try DebResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
     }
 
     public func importPackage(_ package: Lockfile.Package, blob: SHA256Digest, importer: PackageImporter) throws

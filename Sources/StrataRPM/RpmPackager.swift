@@ -34,7 +34,9 @@ public struct RpmPackager: Packager {
         }
         var indexes = [RpmRepositoryIndexes]()
         for source in sources { indexes.append(try await client.fetchIndexes(source)) }
-        return try RpmResolver(spec: request.spec, indexes: indexes, store: fetcher.store).resolve(why: request.why)
+        let (spec, store, why, fetched) = (request.spec, fetcher.store, request.why, indexes)
+        // Solving is synchronous: off the cooperative pool.
+        return try await Offload.run { try RpmResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
     }
 
     public func importPackage(_ package: Lockfile.Package, blob: SHA256Digest, importer: PackageImporter) throws

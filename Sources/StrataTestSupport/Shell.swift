@@ -1,9 +1,9 @@
 // Runs the reference tools (dpkg-deb, apt-ftparchive, gpg, rpmbuild, createrepo_c, apt-get) that
-// fixtures are made with and results are checked against. Output goes to temporary files rather
-// than pipes, so a tool that writes a lot to both streams can never deadlock us.
+// fixtures are made with and results are checked against, through the product's own process
+// runner (Command.run), with what tests want on top: PATH lookup, an environment edited from
+// this process's, and a non-zero exit as an error.
 import Foundation
 import StrataCore
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -26,7 +26,7 @@ public struct ShellResult: Sendable {
     public var errorOutput: String { String(decoding: stderr, as: UTF8.self) }
 }
 
-/// Runs external tools with Foundation's `Process`.
+/// Runs external tools for tests.
 public enum Shell {
     /// Runs `tool` and waits for it without blocking a thread of the cooperative pool.
     ///
@@ -57,75 +57,22 @@ public enum Shell {
             throw StrataError(.notFound, "tool '\(tool)' not found in PATH")
         }
         let command = [tool] + arguments
-        let scratch = try TemporaryDirectory.make(prefix: "shell", registerForCleanup: false)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let outPath = scratch + "/stdout"
-        let errPath = scratch + "/stderr"
-        let inPath = scratch + "/stdin"
-        try Data().write(to: URL(fileURLWithPath: outPath))
-        try Data().write(to: URL(fileURLWithPath: errPath))
-        try (input ?? Data()).write(to: URL(fileURLWithPath: inPath))
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for name in unsetting { env.removeValue(forKey: name) }
         env.merge(environment) { _, new in new }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        guard let outHandle = FileHandle(forWritingAtPath: outPath),
-            let errHandle = FileHandle(forWritingAtPath: errPath),
-            let inHandle = FileHandle(forReadingAtPath: inPath)
-        else { throw StrataError(.io, "cannot open capture files in \(scratch)") }
-        defer {
-            try? outHandle.close()
-            try? errHandle.close()
-            try? inHandle.close()
-        }
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = inHandle
-
-        let finished = Mutex(false)
-        let timedOut = Mutex(false)
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finishedProcess in
-                finished.withLock { $0 = true }
-                continuation.resume(returning: finishedProcess.terminationStatus)
-            }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(
-                    throwing: StrataError(
-                        .toolFailed, "cannot start \(render(command))",
-                        cause: LaunchFailure(description: String(describing: error))))
-                return
-            }
-            let pid = process.processIdentifier
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
-                finished.withLock { done in
-                    if !done {
-                        timedOut.withLock { $0 = true }
-                        kill(pid, SIGKILL)
-                    }
-                }
-            }
-        }
+        // The product's runner: an empty signal mask, no blocked cooperative thread, the timeout.
+        let output = try await Command.run(
+            executable, arguments, environment: env, directory: directory, input: input.map { [UInt8]($0) },
+            timeout: timeout)
         let result = ShellResult(
-            command: command,
-            exitCode: status,
-            stdout: FileManager.default.contents(atPath: outPath) ?? Data(),
-            stderr: FileManager.default.contents(atPath: errPath) ?? Data())
-        if timedOut.withLock({ $0 }) {
+            command: command, exitCode: output.status, stdout: Data(output.stdout), stderr: Data(output.stderr.utf8))
+        if output.timedOut {
             throw StrataError(.toolFailed, "\(render(command)) timed out after \(timeout)\n\(result.errorOutput)")
         }
-        if check && status != 0 {
+        if check && output.status != 0 {
             throw StrataError(
                 .toolFailed,
-                "\(render(command)) exited with status \(status)\n\(result.errorOutput)\(result.output.suffix(2000))")
+                "\(render(command)) exited with status \(output.status)\n\(result.errorOutput)\(result.output.suffix(2000))")
         }
         return result
     }
@@ -149,9 +96,4 @@ public enum Shell {
                 ? "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" : word
         }.joined(separator: " ")
     }
-}
-
-/// Why `Process.run()` refused, kept as text because Foundation's error is not `Sendable`.
-struct LaunchFailure: Error, Sendable, CustomStringConvertible {
-    let description: String
 }

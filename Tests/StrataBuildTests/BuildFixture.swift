@@ -186,7 +186,7 @@ extension BuildFixture {
     }
 
     static func inChroot(_ root: String, _ script: String) throws -> Command.Output {
-        try Command.run(
+        try Command.runBlocking(
             "/usr/bin/unshare",
             ["--mount", "--", "/bin/sh", "-c", "mount -t proc proc \(root)/proc && exec chroot \(root) /bin/sh -c \(Chroot.shellQuote(script)) 2>&1"])
     }

@@ -50,7 +50,7 @@ struct ExtraPackagesBuildTests {
             #expect(FileManager.default.fileExists(atPath: "\(root)/usr/share/doc/strata-demo"), "its directory stays")
             let excludes = try? String(contentsOfFile: "\(root)/etc/dpkg/dpkg.cfg.d/strata-excludes", encoding: .utf8)
             #expect(excludes?.contains("path-exclude=/usr/share/doc/strata-demo/*") == true)
-            let owners = try Command.run("/usr/bin/tar", ["-tvf", output, "etc/shadow"])
+            let owners = try await Command.run("/usr/bin/tar", ["-tvf", output, "etc/shadow"])
             #expect(owners.stdoutText.contains("root/shadow"), "named owners from the tree's own passwd and group")
             let tool = try? String(contentsOfFile: "\(root)/usr/bin/strata-tool", encoding: .utf8)
             let diverted = try? String(contentsOfFile: "\(root)/usr/bin/strata-tool.distrib", encoding: .utf8)

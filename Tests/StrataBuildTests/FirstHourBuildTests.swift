@@ -56,7 +56,7 @@ struct FirstHourBuildTests {
         #expect(result.errorOutput.contains("the repositories have no newer packages for it"), "\(result.errorOutput)")
 
         let tar = "\(dir)/debian-12-minbase-amd64.tar.zst"
-        let listing = try Command.run(
+        let listing = try await Command.run(
             "/bin/sh",
             ["-c", "zstd -dc \(Chroot.shellQuote(tar)) | python3 -c \"import tarfile,sys\nfor m in tarfile.open(fileobj=sys.stdin.buffer, mode='r|'): print(m.mtime, m.name)\""])
         let dates = listing.stdoutText.split(separator: "\n").compactMap { line -> (Int64, String)? in
@@ -71,7 +71,7 @@ struct FirstHourBuildTests {
         // /etc/skel/.bashrc as bash's package dates it (what a new user's home gets).
         let bash = try #require(served.lock.packages.first { $0.name == "bash" })
         let deb = try BlobStore(root: served.store).path(of: bash.sha256)
-        let inDeb = try Command.run(
+        let inDeb = try await Command.run(
             "/bin/sh", ["-c", "dpkg-deb --fsys-tarfile \(deb) | python3 -c \"import tarfile,sys; print(tarfile.open(fileobj=sys.stdin.buffer, mode='r|').getmember('./etc/skel/.bashrc').mtime)\""])
         let packaged = try #require(Int64(inDeb.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(packaged < epoch)
@@ -205,7 +205,7 @@ struct FirstHourBuildTests {
         let first = try await build(["--customize-hook", #"echo cli-host >> "$1/etc/strata-hooks""#, "--chroot-hook", "echo cli-chroot >> /etc/strata-hooks"])
         #expect(first.exitCode == 0, "\(first.errorOutput.suffix(2000))")
         #expect(first.errorOutput.contains("out of date for the template"), "the template's hook files are part of it: \(first.errorOutput)")
-        let listed = try Command.run("/usr/bin/tar", ["-xOf", "\(dir)/h.tar", "etc/strata-hooks"])
+        let listed = try await Command.run("/usr/bin/tar", ["-xOf", "\(dir)/h.tar", "etc/strata-hooks"])
         #expect(listed.stdoutText == "template-host 0\ntemplate-chroot\ncli-host\ncli-chroot\n", "\(listed.stdoutText)\(listed.stderr)")
         let lock = try Lockfile.read("\(dir)/debian-12-minbase-amd64.lock.json")
         #expect(lock.configDigest != served.localLock.configDigest)

@@ -34,7 +34,7 @@ struct HostileComposeTests {
             with open(sys.argv[1], 'wb') as f:
                 f.write(b'!<arch>\\n' + member('debian-binary', b'2.0\\n') + member('control.tar.gz', control) + member('data.tar.gz', payload))
             """
-        let result = try Command.run("/usr/bin/python3", ["-c", script, path])
+        let result = try Command.runBlocking("/usr/bin/python3", ["-c", script, path])
         guard result.status == 0 else { throw StrataError(.toolFailed, result.stderr) }
     }
 

@@ -142,7 +142,7 @@ enum TarListing {
                     dated = f' @{m.mtime}' if kind in 'fl' and not n.startswith('var/lib/dpkg/info/') else ''
                     print(f'{n}\\t{kind} {m.mode:o} {m.uid}:{m.gid} {target} {m.size if kind == "f" else 0} {digest} {dev}{dated}')
             """
-        let output = try Command.run("/usr/bin/python3", ["-c", script, path])
+        let output = try Command.runBlocking("/usr/bin/python3", ["-c", script, path])
         guard output.status == 0 else { throw StrataError(.toolFailed, "reading \(path): \(output.stderr)") }
         var out = [String: String]()
         for line in output.stdoutText.split(separator: "\n") {

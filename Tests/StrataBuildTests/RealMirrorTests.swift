@@ -22,7 +22,7 @@ enum RealMirror {
         guard let mirror = HostAptSources.mirrorRoles()["debian"], let url = URL(string: mirror), let host = url.host
         else { return (false, "the host's apt configuration names no Debian mirror") }
         let port = url.port ?? (url.scheme == "https" ? 443 : 80)
-        let probe = try? Command.run("/usr/bin/timeout", ["8", "/bin/bash", "-c", "exec 3<>/dev/tcp/\(host)/\(port)"])
+        let probe = try? Command.runBlocking("/usr/bin/timeout", ["8", "/bin/bash", "-c", "exec 3<>/dev/tcp/\(host)/\(port)"])
         if probe?.status == 0 { return (true, "") }
         let reason = "the host's Debian mirror cannot be reached; skipping the real-mirror tests"
         print("strata tests: \(reason)")

@@ -55,7 +55,7 @@ struct SandboxTests {
             let lock = try await Planner(fetcher: fetcher, mirrors: try MirrorMap.host(packagers: .testing, overrides: []), packagers: .testing).resolve(spec).lockfile
             let output = try TemporaryDirectory.make(prefix: "strata-out") + "/probe.tar"
             _ = try await Builder(store: store, fetcher: fetcher, packagers: .testing).build(spec: spec, lock: lock, output: output, format: .tar(.none))
-            let seen = try Command.run("/usr/bin/tar", ["-xOf", output, "var/lib/strata-probe"]).stdoutText
+            let seen = try await Command.run("/usr/bin/tar", ["-xOf", output, "var/lib/strata-probe"]).stdoutText
             for attempt in ["mount", "chroot", "mknod", "cat", "proc-root", "proc-cwd"] {
                 #expect(!seen.contains("\(attempt): ALLOWED"), "\(attempt) was allowed:\n\(seen)")
             }

@@ -15,7 +15,7 @@ struct DecompressorTests {
         let plain = "\(dir)/Packages"
         try Data(Self.text).write(to: URL(fileURLWithPath: plain))
         let executable = try #require(Command.which(tool))
-        let compressed = try Command.run(executable, tool == "cat" ? [plain] : ["-c", plain])
+        let compressed = try Command.runBlocking(executable, tool == "cat" ? [plain] : ["-c", plain])
         #expect(compressed.status == 0)
         try Data(compressed.stdout).write(to: URL(fileURLWithPath: "\(dir)/blob"))
         #expect(try Decompressor.decompress(file: "\(dir)/blob", what: "blob") == Self.text)
@@ -25,7 +25,7 @@ struct DecompressorTests {
     func corrupt() throws {
         let path = NSTemporaryDirectory() + "strata-dc-\(UUID().uuidString).xz"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let xz = try Command.run(try #require(Command.which("xz")), ["-c"], input: Self.text)
+        let xz = try Command.runBlocking(try #require(Command.which("xz")), ["-c"], input: Self.text)
         var bytes = xz.stdout
         bytes[bytes.count / 2] ^= 0xff
         try Data(bytes).write(to: URL(fileURLWithPath: path))

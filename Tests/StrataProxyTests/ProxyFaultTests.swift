@@ -292,7 +292,7 @@ struct ProxyFaultTests {
     func fullFileSystem() async throws {
         let mountPoint = try TemporaryDirectory.make(prefix: "fullcache")
         try await Shell.run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint])
-        defer { _ = try? Command.run("/usr/bin/umount", ["-l", mountPoint]) }
+        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
         let tree = try makeUpstreamTree(files: Self.files)
         try await LoopbackHTTPServer.withServer(serving: tree) { upstream in
             try await ProxyHarness.with(backends: ["up=\(upstream.baseURL)"], cache: mountPoint) { proxy in

@@ -26,7 +26,7 @@ enum Customizer {
                     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8",
                     "STRATA_ROOT": root, "SOURCE_DATE_EPOCH": String(sourceDateEpoch),
                 ]
-                let output = try Command.run(
+                let output = try Command.runBlocking(
                     "/bin/sh", ["-ec", "cd \"$1\" && " + hook.script, "hook", root], environment: environment)
                 guard output.status == 0 else {
                     let text = output.stdoutText + output.stderr

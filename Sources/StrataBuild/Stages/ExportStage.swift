@@ -52,7 +52,7 @@ enum Exporter {
                 }
             }
             return try Interruption.whileRunning(cleanup: undo) {
-                let copy = try Command.run("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
+                let copy = try Command.runBlocking("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
                 guard copy.status == 0 else {
                     undo()
                     throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)")
