@@ -10,7 +10,7 @@ STAMP        = .build/.deps-installed
 # Build: libsolv, libarchive and pkg-config for the C modules; gpgv verifies signed indexes.
 BUILD_DEPS = libsolv-dev libsolvext-dev libarchive-dev pkg-config gpgv xz-utils zstd ca-certificates
 # Tests: the reference tools fixtures are made and results are cross-checked with.
-TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl
+TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static
 
 .PHONY: all build deps test-deps test demo bench fmt lint clean
 

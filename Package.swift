@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "StrataTestSupport",
             dependencies: [
-                "StrataCore",
+                "StrataCore", "CStrataShim",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

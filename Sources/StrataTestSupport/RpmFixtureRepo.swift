@@ -1,6 +1,6 @@
 // An rpm-md repository built at test time with the real tools:
 //
-//   Packages/<name>-<version>-<release>.<arch>.rpm   rpmbuild -bb (one spec file per package)
+//   Packages/<name>-<version>-<release>.<arch>.rpm   rpmbuild -bb (one spec file per package, two at a time)
 //   repodata/repomd.xml, <hash>-primary.xml.gz, …   createrepo_c
 //   repodata/repomd.xml.asc                         gpg --armor --detach-sign (when a key is given)
 //
@@ -50,34 +50,25 @@ public struct RpmFixtureRepo: Sendable {
         guard Set(packages.map(\.fileName)).count == packages.count else {
             throw StrataError(.invalidInput, "an rpm fixture lists the same package twice")
         }
+        for spec in packages { try spec.validate() }
 
-        var built: [BuiltPackage] = []
-        for (index, spec) in packages.enumerated() {
-            let stage = "\(work)/stage-\(index)"
-            try fm.createDirectory(atPath: stage, withIntermediateDirectories: true)
-            for (path, content) in spec.files {
-                guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
-                    throw StrataError(.invalidInput, "rpm \(spec.name): file path '\(path)' must be absolute, no '..'")
+        // rpmbuild is mostly compression on one core: two at a time on the two-core machines.
+        var built = [BuiltPackage?](repeating: nil, count: packages.count)
+        try await withThrowingTaskGroup(of: (Int, BuiltPackage).self) { group in
+            var next = 0
+            func addNext() {
+                guard next < packages.count else { return }
+                let index = next
+                next += 1
+                group.addTask {
+                    (index, try await buildPackage(packages[index], index: index, work: work, root: root))
                 }
-                let target = stage + path
-                try fm.createDirectory(
-                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try Data(content.utf8).write(to: URL(fileURLWithPath: target))
             }
-            let specPath = "\(work)/\(spec.name)-\(index).spec"
-            try Data(spec.specFile(stage: stage).utf8).write(to: URL(fileURLWithPath: specPath))
-            let topdir = "\(work)/top-\(index)"
-            try await Shell.run(
-                "rpmbuild",
-                [
-                    "-bb", "--quiet", "--define", "_topdir \(topdir)", "--define", "_build_id_links none",
-                    "--define", "_buildhost strata-test.invalid", "--define", "use_source_date_epoch_as_buildtime 1",
-                    specPath,
-                ], environment: ["SOURCE_DATE_EPOCH": "1700000000"], directory: work, timeout: .seconds(60))
-            let output = "\(topdir)/RPMS/\(spec.architecture)/\(spec.fileName)"
-            let relative = "Packages/\(spec.fileName)"
-            try fm.moveItem(atPath: output, toPath: "\(root)/\(relative)")
-            built.append(BuiltPackage(spec: spec, path: relative, sha256: try .of(file: "\(root)/\(relative)")))
+            for _ in 0..<2 { addNext() }
+            while let (index, package) = try await group.next() {
+                built[index] = package
+                addNext()
+            }
         }
 
         try await Shell.run(
@@ -86,7 +77,31 @@ public struct RpmFixtureRepo: Sendable {
             try await key.detachSign(
                 "\(root)/repodata/repomd.xml", to: "\(root)/repodata/repomd.xml.asc", armored: true)
         }
-        return RpmFixtureRepo(root: root, packages: built, key: key)
+        return RpmFixtureRepo(root: root, packages: built.compactMap { $0 }, key: key)
+    }
+
+    /// Stages, writes and builds one package; moves the rpm into `root/Packages`.
+    private static func buildPackage(_ spec: RpmPackageSpec, index: Int, work: String, root: String) async throws
+        -> BuiltPackage
+    {
+        let fm = FileManager.default
+        let stage = "\(work)/stage-\(index)"
+        try fm.createDirectory(atPath: stage, withIntermediateDirectories: true)
+        try spec.stage(into: stage)
+        let specPath = "\(work)/\(spec.name)-\(index).spec"
+        try Data(spec.specFile(stage: stage).utf8).write(to: URL(fileURLWithPath: specPath))
+        let topdir = "\(work)/top-\(index)"
+        try await Shell.run(
+            "rpmbuild",
+            [
+                "-bb", "--quiet", "--define", "_topdir \(topdir)", "--define", "_build_id_links none",
+                "--define", "_buildhost strata-test.invalid", "--define", "use_source_date_epoch_as_buildtime 1",
+                specPath,
+            ], environment: ["SOURCE_DATE_EPOCH": "1700000000"], directory: work, timeout: .seconds(60))
+        let output = "\(topdir)/RPMS/\(spec.architecture)/\(spec.fileName)"
+        let relative = "Packages/\(spec.fileName)"
+        try fm.moveItem(atPath: output, toPath: "\(root)/\(relative)")
+        return BuiltPackage(spec: spec, path: relative, sha256: try .of(file: "\(root)/\(relative)"))
     }
 
     /// A dnf/yum `.repo` stanza for this repository served at `baseURL`.
