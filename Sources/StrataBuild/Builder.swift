@@ -155,7 +155,7 @@ extension Builder {
                 from: Date(), timeZone: .gmt, formatOptions: [.withFullDate, .withTime])
             let name =
                 "\(stamp)-\(spec.target.replacingOccurrences(of: "/", with: "-"))-\(spec.set)-\(spec.architecture).configure.log"
-            let path = "\(store.root)/logs/\(name)"
+            let path = "\(store.logsDirectory)/\(name)"
             do {
                 try FileSystem.writeAtomically(
                     Array("# \(output.what), exit \(output.status)\n\(output.text)".utf8), to: path)

@@ -19,7 +19,7 @@ public struct PackageImporter: Sendable {
     public init(store: Store) { self.store = store }
 
     /// Where the packager's record of `blob` is kept.
-    public func recordPath(_ blob: SHA256Digest) -> String { "\(store.root)/control/\(blob.hex).json" }
+    public func recordPath(_ blob: SHA256Digest) -> String { store.packageRecordPath(blob) }
 
     /// Imports `blob` unless it was imported before by this `format`. Call under the store's
     /// writer lock.

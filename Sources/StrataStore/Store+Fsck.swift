@@ -143,6 +143,22 @@ extension Store {
             }
         }
 
+        let imported = Set(try FileSystem.names(in: packagesDirectory))
+        for name in try FileSystem.names(in: recordsDirectory) {
+            let path = "\(recordsDirectory)/\(name)"
+            guard let blob = Self.jsonName(name) else {
+                report.problems.append("\(relative(path)): not a package record name")
+                continue
+            }
+            if !imported.contains(blob.hex) {
+                report.notes.append("\(relative(path)): no package entry (gc removes the record)")
+            } else if (try? JSONSerialization.jsonObject(with: Data(FileReader.readAll(path)))) == nil {
+                report.problems.append("\(relative(path)): not JSON (the next build reads the package again)")
+            }
+        }
+        for name in try FileSystem.names(in: root) where !Self.topLevelNames.contains(name) {
+            report.notes.append("\(name): not something the store keeps (left alone)")
+        }
         for name in try FileSystem.names(in: temporaryDirectory) {
             report.notes.append("tmp/\(name): \(describeTemporary(name))")
         }

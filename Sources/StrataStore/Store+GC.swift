@@ -7,7 +7,9 @@
 // those neither imported (a `packages/` key), nor named by a `urls/` record, nor passed in
 // `keepBlobs` (what the caller's lockfiles name). Files in `tmp/` untouched for longer than the
 // given age are a killed writer's leftovers and go too (the blob store's writers, the proxy
-// among them, write there without the lock, hence the age).
+// among them, write there without the lock, hence the age). A packager's record in `control/`
+// goes with its `packages/` entry, a solver cache in `cache/solv/` with its index blob, and a
+// failed script's log in `logs/` after 30 days.
 //
 // A root that cannot be read (damaged commit or tree, ref to a missing commit) stops gc before it
 // deletes anything: deleting what only that root reached would lose data fsck could still name.
@@ -26,6 +28,12 @@ public struct GCReport: Sendable, Equatable {
     public var blobsRemoved = 0
     public var packageEntriesRemoved = 0
     public var temporaryFilesRemoved = 0
+    /// Packager records (`control/`) of packages no longer imported.
+    public var recordsRemoved = 0
+    /// Solver caches (`cache/solv/`) of indexes no longer in the blob store.
+    public var solverCachesRemoved = 0
+    /// Failed scripts' logs (`logs/`) older than the log age.
+    public var logsRemoved = 0
     /// Bytes of removed files that had no other link (an object still hardlinked into a checkout
     /// frees nothing).
     public var bytesFreed: UInt64 = 0
@@ -47,13 +55,14 @@ extension Store {
     ///   - keepHistory: how many commits of each ref's history to keep, its own commit counted
     ///     (1: only the current one); all when `nil`. Older ones go, and the oldest kept commit's
     ///     parent is then missing, which fsck notes as history cut by gc.
+    ///   - logAge: how old a failed script's log in `logs/` must be to be removed.
     /// - Returns: counts and bytes freed.
     /// - Throws: ``StrataError`` `.verificationFailed` or `.notFound` when a root cannot be read
     ///   (nothing is deleted then), `.io`.
     @discardableResult
     public func gc(
         keepBlobs: Set<SHA256Digest> = [], pruneBlobs: Bool = false, temporaryFileAge: Duration = .seconds(3600),
-        keepHistory: Int? = nil
+        keepHistory: Int? = nil, logAge: Duration = .seconds(30 * 86_400)
     ) throws -> GCReport {
         try withWriterLock {
             var report = GCReport()
@@ -123,6 +132,28 @@ extension Store {
                     report.bytesFreed += try removeCounting(blobs.path(of: blob))
                     report.blobsRemoved += 1
                 }
+            }
+            // What the store keeps beside packages and indexes goes with them.
+            let imported = Set(try packageTrees().keys)
+            for name in try FileSystem.names(in: recordsDirectory) {
+                guard let blob = Self.jsonName(name), !imported.contains(blob) else { continue }
+                try FileSystem.remove("\(recordsDirectory)/\(name)")
+                report.recordsRemoved += 1
+            }
+            for name in try FileSystem.names(in: solverCacheDirectory) {
+                guard let hex = name.split(separator: ".").first, let index = try? SHA256Digest(hex: String(hex)),
+                    !blobs.contains(index)
+                else { continue }
+                report.bytesFreed += try removeCounting("\(solverCacheDirectory)/\(name)")
+                report.solverCachesRemoved += 1
+            }
+            let logCutoff = time(nil) - Int(logAge.components.seconds)
+            for name in try FileSystem.names(in: logsDirectory) {
+                let path = "\(logsDirectory)/\(name)"
+                guard let st = try FileSystem.status(path), st.st_mode & S_IFMT == S_IFREG, st.st_mtim.tv_sec < logCutoff
+                else { continue }
+                report.bytesFreed += try removeCounting(path)
+                report.logsRemoved += 1
             }
             let cutoff = time(nil) - Int(temporaryFileAge.components.seconds)
             for name in try FileSystem.names(in: temporaryDirectory) {

@@ -10,6 +10,10 @@
 //                                directories); replaced by rename(2)
 //   packages/<blob hex>          "<tree hex>\n": the tree a package blob was imported as, so a package
 //                                is imported once whichever template asks for it
+//   control/<blob hex>.json      the packager's record of an imported package (dpkg's control members,
+//                                rpm's header facts), beside its packages/ entry
+//   cache/solv/<index hex>.v1.solv  libsolv's parse of an index blob (60 ms to load, not ~900 ms)
+//   logs/                        the whole output of failed maintainer scripts (the error names the file)
 //   urls/<sha256 of url>         URLRecords.swift
 //   lock                         flock(2) target serialising writers (Store+Lock.swift)
 //   tmp/                         everything is written here first, then renamed into place
@@ -78,7 +82,19 @@ public struct Store: Sendable {
     var refsDirectory: String { "\(root)/refs" }
     var packagesDirectory: String { "\(root)/packages" }
     var temporaryDirectory: String { "\(root)/tmp" }
+    var recordsDirectory: String { "\(root)/control" }
+    var solverCacheDirectory: String { "\(root)/cache/solv" }
+    /// Where a failed script's whole output is kept.
+    public var logsDirectory: String { "\(root)/logs" }
     var lockPath: String { "\(root)/lock" }
+
+    /// Every name the store keeps at its root; fsck names anything else.
+    static let topLevelNames: Set<String> = [
+        "blobs", "objects", "trees", "commits", "refs", "packages", "control", "cache", "logs", "urls", "lock", "tmp",
+    ]
+
+    /// Where a packager keeps its record of the imported package `blob`.
+    public func packageRecordPath(_ blob: SHA256Digest) -> String { "\(recordsDirectory)/\(blob.hex).json" }
 
     /// Where the tree manifest `id` lives (whether or not it exists).
     public func treePath(_ id: SHA256Digest) -> String { "\(treesDirectory)/\(id.hex).json" }

@@ -63,7 +63,9 @@ extension Strata {
                 let report = try store.gc(pruneBlobs: pruneBlobs, keepHistory: keepHistory)
                 print(
                     "removed \(scratch) abandoned or kept build trees, \(report.commitsRemoved) commits, \(report.treesRemoved) trees, \(report.objectsRemoved) objects, "
-                        + "\(report.blobsRemoved) blobs, \(report.temporaryFilesRemoved) stale temporary files; "
+                        + "\(report.blobsRemoved) blobs, \(report.temporaryFilesRemoved) stale temporary files, "
+                        + "\(report.recordsRemoved) package records, \(report.solverCachesRemoved) solver caches, "
+                        + "\(report.logsRemoved) old logs; "
                         + "freed \(ByteCountFormatter.string(fromByteCount: Int64(report.bytesFreed), countStyle: .file)); "
                         + "kept \(report.commitsKept) commits, \(report.treesKept) trees, \(report.objectsKept) objects")
             }

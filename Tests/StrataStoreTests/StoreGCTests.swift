@@ -120,6 +120,45 @@ struct StoreGCTests {
         for blob in [imported, locked, index] { #expect(store.blobs.contains(blob)) }
     }
 
+    @Test("package records, solver caches and old logs go with what they belong to; fsck names what the store does not keep")
+    func ownedDirectories() throws {
+        let store = try makeStore()
+        let (_, fa) = try object(store, "a")
+        let kept = try store.blobs.ingest(bytes: Array("kept package".utf8), what: "x")
+        let dropped = try store.blobs.ingest(bytes: Array("dropped package".utf8), what: "x")
+        let tree = try store.writeTree(TreeManifest(entries: [fa]))
+        try store.setPackageTree(blob: kept, tree: tree)
+        try store.setPackageTree(blob: dropped, tree: tree)
+        for blob in [kept, dropped] { try FileSystem.writeAtomically(Array("{}".utf8), to: store.packageRecordPath(blob)) }
+        let index = try store.blobs.ingest(bytes: Array("Packages".utf8), what: "x")
+        let solv = "\(store.root)/cache/solv"
+        try FileSystem.makeDirectories(solv)
+        let gone = SHA256Digest.of(Array("an index pruned earlier".utf8))
+        for digest in [index, gone] { try FileSystem.writeAtomically([1, 2, 3], to: "\(solv)/\(digest.hex).v1.solv") }
+        try FileSystem.makeDirectories(store.logsDirectory)
+        for name in ["old.configure.log", "new.configure.log"] {
+            try FileSystem.writeAtomically(Array("log".utf8), to: "\(store.logsDirectory)/\(name)")
+        }
+        var times = [timeval(tv_sec: time(nil) - 40 * 86_400, tv_usec: 0), timeval(tv_sec: time(nil) - 40 * 86_400, tv_usec: 0)]
+        #expect(utimes("\(store.logsDirectory)/old.configure.log", &times) == 0)
+        try FileSystem.makeDirectories("\(store.root)/stray")
+
+        // The dropped package's blob goes; its packages/ entry, then its record, with it.
+        unlink(store.blobs.path(of: dropped))
+        let fsck = try store.fsck()
+        #expect(fsck.notes.contains { $0.hasPrefix("stray: not something the store keeps") })
+        let report = try store.gc()
+        #expect(report.packageEntriesRemoved == 1)
+        #expect(report.recordsRemoved == 1)
+        #expect(FileManager.default.fileExists(atPath: store.packageRecordPath(kept)))
+        #expect(!FileManager.default.fileExists(atPath: store.packageRecordPath(dropped)))
+        #expect(report.solverCachesRemoved == 1)
+        #expect(FileManager.default.fileExists(atPath: "\(solv)/\(index.hex).v1.solv"))
+        #expect(report.logsRemoved == 1)
+        #expect(try filesIn(store.logsDirectory) == ["new.configure.log"])
+        #expect(try store.fsck().isClean)
+    }
+
     @Test("gc removes stale tmp/ files and leaves fresh ones")
     func staleTemporaryFiles() throws {
         let store = try makeStore()
