@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CRpm", pkgConfig: "rpm",
+            providers: [.apt(["librpm-dev"])]),
         // Syscalls Swift's Glibc module does not export (xattrs), each wrapped as strata_….
         .target(name: "CStrataShim"),
 
@@ -50,7 +53,8 @@ let package = Package(
         .target(name: "StrataArchive", dependencies: ["StrataCore", "CArchive"]),
         .target(name: "StrataSolver", dependencies: ["StrataCore", "CSolv"]),
         .target(name: "StrataDeb", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
-        .target(name: "StrataRPM", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive"]),
+        .target(
+            name: "StrataRPM", dependencies: ["StrataCore", "StrataSolver", "StrataStore", "StrataArchive", "CRpm"]),
         .target(
             name: "StrataBuild",
             dependencies: [
@@ -99,7 +103,8 @@ let package = Package(
         .testTarget(
             name: "StrataRPMTests",
             dependencies: [
-                "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataTestSupport",
+                "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataArchive",
+                "StrataTestSupport",
             ]),
         .testTarget(
             name: "StrataProxyTests",
