@@ -7,10 +7,10 @@ BUILD_FLAGS ?= -c debug
 BIN          = $(shell $(SWIFT) build $(BUILD_FLAGS) --show-bin-path)/strata
 STAMP        = .build/.deps-installed
 
-# Build: libsolv, libarchive and pkg-config for the C modules; gpgv verifies signed indexes.
-BUILD_DEPS = libsolv-dev libsolvext-dev libarchive-dev pkg-config gpgv xz-utils zstd ca-certificates
-# Tests: the reference tools fixtures are made and results are cross-checked with.
-TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static
+# Build: libsolv, libarchive, librpm and pkg-config for the C modules; gpgv verifies signed indexes.
+BUILD_DEPS = libsolv-dev libsolvext-dev libarchive-dev librpm-dev pkg-config gpgv xz-utils zstd ca-certificates
+# Tests: the reference tools fixtures are made and results are cross-checked with (setcap: file capabilities).
+TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static libcap2-bin
 
 .PHONY: all build deps test-deps test demo bench fmt lint clean
 

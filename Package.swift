@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CRpm", pkgConfig: "rpm",
+            providers: [.apt(["librpm-dev"])]),
         // Syscalls Swift's Glibc module does not export (xattrs), each wrapped as strata_….
         .target(name: "CStrataShim"),
 
@@ -62,6 +65,7 @@ let package = Package(
             name: "StrataRPM",
             dependencies: [
                 "StrataCore", "StrataSolver", "StrataStore", "StrataArchive", "StrataPackaging", "StrataTemplate",
+                "CRpm",
             ]),
         // The pipeline: the same stages for every packager; it names none of them.
         .target(
@@ -113,8 +117,8 @@ let package = Package(
         .testTarget(
             name: "StrataRPMTests",
             dependencies: [
-                "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataTestSupport",
-                "StrataPackaging",
+                "StrataRPM", "StrataSolver", "StrataStore", "StrataFetch", "StrataCore", "StrataArchive",
+                "StrataTestSupport", "StrataPackaging",
             ]),
         .testTarget(
             name: "StrataProxyTests",

@@ -143,7 +143,8 @@ public enum DebArchive {
         while let native = try tar.nextHeader() {
             let entry = try UTF8Locale.with { try ArchiveEntry(reading: native, what: what) }
             let state = FileContent.State(
-                reader: entry.kind == .file ? tar : nil, member: "\(what): \(entry.path)", expected: entry.size)
+                read: entry.kind == .file ? tar.readData(into:) : nil, member: "\(what): \(entry.path)",
+                expected: entry.size)
             defer { state.usable = false }
             try body(entry, FileContent(state: state))
         }

@@ -36,12 +36,26 @@ extension Int32 {
     }
 }
 
+/// Enables the decompressors a .deb member or an rpm payload may use: gzip, xz, lzma, zstd,
+/// bzip2. `archive_read_support_filter_all` would also run external programs (lrzip, lzop,
+/// grzip) on hostile input.
+func enableDecompressors(_ archive: OpaquePointer, what: @autoclosure () -> String) throws {
+    for enable in [
+        archive_read_support_filter_gzip, archive_read_support_filter_xz, archive_read_support_filter_lzma,
+        archive_read_support_filter_zstd, archive_read_support_filter_bzip2,
+    ] {
+        try enable(archive).check(archive, .internalError, "\(what()): enabling a decompressor", allowWarn: true)
+    }
+}
+
 /// The handle's last error message.
 func libarchiveError(_ archive: OpaquePointer) -> String {
     let text = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
     // libarchive's own words ("Write error", "Failed to open") leave out why: the errno says it.
+    // Not for ARCHIVE_ERRNO_FILE_FORMAT, which is EILSEQ on Linux: "Unrecognized archive format"
+    // followed by "Invalid or incomplete multibyte or wide character" would mislead.
     let code = archive_errno(archive)
-    guard code > 0 else { return text }
+    guard code > 0, code != EILSEQ else { return text }
     let reason = StrataError.reason(errno: code)
     return text.contains(reason) ? text : "\(text): \(reason)"
 }

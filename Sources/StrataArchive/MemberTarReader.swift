@@ -3,9 +3,8 @@
 // outer reader's current member with `archive_read_data`. Decompression happens in the inner
 // reader, so at most one 64 KiB buffer of the member is in memory at a time.
 //
-// Only the decompressors a .deb or rpm may use are enabled (gzip, xz, lzma, zstd, bzip2);
-// `archive_read_support_filter_all` would also run external programs (lrzip, lzop, grzip)
-// on hostile input.
+// Only the decompressors a .deb may use are enabled (gzip, xz, lzma, zstd, bzip2; see
+// `enableDecompressors`).
 import CArchive
 import StrataCore
 
@@ -57,12 +56,7 @@ final class MemberTarReader {
         self.handle = handle
         self.source = OuterMemberSource(outer: outer)
         self.what = what
-        for enable in [
-            archive_read_support_filter_gzip, archive_read_support_filter_xz, archive_read_support_filter_lzma,
-            archive_read_support_filter_zstd, archive_read_support_filter_bzip2,
-        ] {
-            try enable(handle).check(handle, .internalError, "\(what): enabling a decompressor", allowWarn: true)
-        }
+        try enableDecompressors(handle, what: what)
         try archive_read_support_format_tar(handle).check(handle, .internalError, "\(what): enabling tar")
         let client = Unmanaged.passUnretained(source).toOpaque()
         let status = UTF8Locale.with {

@@ -52,10 +52,10 @@ extension RpmFixtureRepo {
                 name: "fixture-plugin-host", version: "1.0", release: "1.el9", requires: ["busybox"],
                 entries: [.directory("/usr/lib/fixture-plugins")],
                 fileTriggers: [
-                    RpmFileTrigger(
+                    RpmSpecFileTrigger(
                         .fileTriggerIn, prefixes: ["/usr/lib/fixture-plugins"],
                         "mkdir -p /var/lib/fixture\ncat >> /\(RpmDistributionFixture.fileTriggerOutput)\n"),
-                    RpmFileTrigger(
+                    RpmSpecFileTrigger(
                         .transFileTriggerIn, prefixes: ["/usr/lib/fixture-plugins"],
                         "mkdir -p /var/lib/fixture\ncat >> /\(RpmDistributionFixture.transFileTriggerOutput)\n"),
                 ]),
@@ -180,7 +180,7 @@ extension RpmFixtureRepo {
             throw StrataError(
                 .invalidInput, "\(host) is dynamically linked (Debian's busybox): apt-get install busybox-static")
         }
-        var entries: [RpmFile] = [.copy(of: host, to: "/usr/bin/busybox", mode: 0o755)]
+        var entries: [RpmSpecFile] = [.copy(of: host, to: "/usr/bin/busybox", mode: 0o755)]
         entries += busyboxApplets.map { .symlink("/usr/bin/\($0)", to: "busybox") }
         entries += [
             .symlink("/usr/sbin/nologin", to: "../bin/busybox"),
@@ -205,7 +205,7 @@ extension RpmFixtureRepo {
         guard !version.isEmpty, version.allSatisfy({ $0.isNumber || $0 == "." }) else {
             throw StrataError(.toolFailed, "cannot read the host rpm's version from `rpm --version`")
         }
-        var entries = try await RpmFile.hostExecutables(["/usr/bin/rpm", "/usr/bin/rpmdb"])
+        var entries = try await RpmSpecFile.hostExecutables(["/usr/bin/rpm", "/usr/bin/rpmdb"])
         let configDirectory = "/usr/lib/rpm"
         var names = rpmConfigFiles
         let listing = (try? FileManager.default.contentsOfDirectory(atPath: configDirectory)) ?? []
@@ -225,7 +225,7 @@ extension RpmFixtureRepo {
     }
 
     /// Every ancestor directory of `entries` that neither they nor `base` list.
-    static func ownedDirectories(of entries: [RpmFile], besides base: RpmPackageSpec) -> [String] {
+    static func ownedDirectories(of entries: [RpmSpecFile], besides base: RpmPackageSpec) -> [String] {
         let listed = Set(entries.map(\.path) + base.allFiles.map(\.path))
         var directories = Set<String>()
         for entry in entries {
@@ -280,18 +280,18 @@ extension RpmFixtureRepo {
             .file("/usr/share/doc/fixture-app/README", "fixture-app: documentation\n", directives: [.doc]),
         ],
         scriptlets: [
-            RpmScriptlet(
+            RpmSpecScriptlet(
                 .pre,
                 """
                 grep -q '^svc:' /etc/group || groupadd -r svc
                 grep -q '^svc:' /etc/passwd || useradd -r -g svc -d /var/lib/fixture-app -s /sbin/nologin svc
                 """),
-            RpmScriptlet(
+            RpmSpecScriptlet(
                 .post, "mkdir -p /var/lib/fixture\necho \"fixture-app post $1\" > /\(RpmDistributionFixture.postMarker)"
             ),
-            RpmScriptlet(
+            RpmSpecScriptlet(
                 .posttrans, "echo \"fixture-app posttrans $1\" > /\(RpmDistributionFixture.posttransMarker)"),
-            RpmScriptlet(.preun, "echo \"fixture-app preun $1\" > /var/lib/fixture/fixture-app.preun"),
-            RpmScriptlet(.postun, "echo \"fixture-app postun $1\" > /var/lib/fixture/fixture-app.postun"),
+            RpmSpecScriptlet(.preun, "echo \"fixture-app preun $1\" > /var/lib/fixture/fixture-app.preun"),
+            RpmSpecScriptlet(.postun, "echo \"fixture-app postun $1\" > /var/lib/fixture/fixture-app.postun"),
         ])
 }

@@ -37,18 +37,18 @@ public struct RpmPackageSpec: Sendable, Hashable {
     public var enhances: [String]
     /// `Requires(<phase>):` entries: what a scriptlet of that phase needs installed before it runs
     /// (`[.pre: ["busybox"]]` for a `%pre` that calls `useradd`); rpm orders the transaction by them.
-    public var scriptletRequires: [RpmScriptlet.Phase: [String]]
+    public var scriptletRequires: [RpmSpecScriptlet.Phase: [String]]
     /// `Summary:`.
     public var summary: String
     /// Plain files in the package: absolute path → UTF-8 content, mode 0644, owned by root.
     public var files: [String: String]
     /// Every other `%files` entry: directories, symlinks, hardlinks, binary or host files, and
     /// files with `%attr`, `%caps`, `%config`, `%ghost` or `%doc`. A path may not be in both.
-    public var entries: [RpmFile]
+    public var entries: [RpmSpecFile]
     /// `%pre`, `%post`, … at most one per phase.
-    public var scriptlets: [RpmScriptlet]
+    public var scriptlets: [RpmSpecScriptlet]
     /// `%filetriggerin -- /prefix`, `%transfiletriggerin`, …
-    public var fileTriggers: [RpmFileTrigger]
+    public var fileTriggers: [RpmSpecFileTrigger]
     /// rpmbuild's `_binary_payload`: how the payload is compressed (`w3.zstdio` as Fedora and
     /// EL9 do it, at a fast level; `w6.xzdio`; `w9.gzdio`); rpmbuild's default (gzip 9 here) when `nil`.
     public var payloadCompression: String?
@@ -59,8 +59,8 @@ public struct RpmPackageSpec: Sendable, Hashable {
         requires: [String] = [], provides: [String] = [], conflicts: [String] = [], obsoletes: [String] = [],
         summary: String? = nil, files: [String: String] = [:], recommends: [String] = [], suggests: [String] = [],
         supplements: [String] = [], enhances: [String] = [],
-        scriptletRequires: [RpmScriptlet.Phase: [String]] = [:], entries: [RpmFile] = [],
-        scriptlets: [RpmScriptlet] = [], fileTriggers: [RpmFileTrigger] = [], payloadCompression: String? = nil
+        scriptletRequires: [RpmSpecScriptlet.Phase: [String]] = [:], entries: [RpmSpecFile] = [],
+        scriptlets: [RpmSpecScriptlet] = [], fileTriggers: [RpmSpecFileTrigger] = [], payloadCompression: String? = nil
     ) {
         self.name = name
         self.version = version
@@ -91,7 +91,7 @@ public struct RpmPackageSpec: Sendable, Hashable {
     public var nevra: String { "\(name)-\(epoch ?? 0):\(version)-\(release).\(architecture)" }
 
     /// ``files`` and ``entries`` as one list, sorted by path.
-    public var allFiles: [RpmFile] {
-        (files.map { RpmFile.file($0.key, $0.value) } + entries).sorted { $0.path < $1.path }
+    public var allFiles: [RpmSpecFile] {
+        (files.map { RpmSpecFile.file($0.key, $0.value) } + entries).sorted { $0.path < $1.path }
     }
 }

@@ -102,7 +102,7 @@ struct RpmDistributionRepositoryTests {
             RpmPackageSpec(name: "bad-link", version: "1", entries: [.hardlink("/usr/bin/b", to: "/usr/bin/a")]),
             RpmPackageSpec(name: "bad-path", version: "1", files: ["/usr/share/a b": "x\n"]),
             RpmPackageSpec(
-                name: "bad-post", version: "1", scriptlets: [RpmScriptlet(.post, "true"), .lua(.post, "x = 1")]),
+                name: "bad-post", version: "1", scriptlets: [RpmSpecScriptlet(.post, "true"), .lua(.post, "x = 1")]),
             RpmPackageSpec(name: "bad-twice", version: "1", files: ["/a": "x"], entries: [.directory("/a")]),
         ]
         for spec in bad {

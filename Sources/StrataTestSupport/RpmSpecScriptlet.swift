@@ -7,7 +7,7 @@
 import Foundation
 
 /// A scriptlet: a phase of the install or removal and the script run in it.
-public struct RpmScriptlet: Sendable, Hashable {
+public struct RpmSpecScriptlet: Sendable, Hashable {
     /// When rpm runs it. `$1` (Lua: `arg[2]`) is the number of instances of the package left
     /// after the operation: 1 for a first install, 0 for an erase.
     public enum Phase: String, Sendable, Hashable, CaseIterable, Comparable {
@@ -49,8 +49,8 @@ public struct RpmScriptlet: Sendable, Hashable {
     }
 
     /// A Lua scriptlet (`%post -p <lua>`), run by rpm's embedded Lua inside the chroot.
-    public static func lua(_ phase: Phase, _ body: String) -> RpmScriptlet {
-        RpmScriptlet(phase, body, interpreter: "<lua>")
+    public static func lua(_ phase: Phase, _ body: String) -> RpmSpecScriptlet {
+        RpmSpecScriptlet(phase, body, interpreter: "<lua>")
     }
 
     /// The spec section: header line and body.
@@ -62,7 +62,7 @@ public struct RpmScriptlet: Sendable, Hashable {
 /// A file trigger: a script run when files under some path prefixes are installed or removed,
 /// by this package or any other in the transaction. The matching paths arrive on standard input,
 /// one a line.
-public struct RpmFileTrigger: Sendable, Hashable {
+public struct RpmSpecFileTrigger: Sendable, Hashable {
     /// Which trigger it is.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
         /// Once per package that installed matching files, after that package's `%post`

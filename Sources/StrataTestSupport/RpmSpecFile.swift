@@ -6,13 +6,13 @@
 import Foundation
 
 /// A path in a fixture rpm, what it is, and how `%files` lists it.
-public struct RpmFile: Sendable, Hashable {
+public struct RpmSpecFile: Sendable, Hashable {
     /// What is staged at the path before rpmbuild collects it.
     public enum Content: Sendable, Hashable {
         /// A regular file with these bytes.
         case bytes(Data)
         /// A regular file copied from the host at build time (symlinks followed); its mode is the
-        /// host file's unless ``RpmFile/mode`` is set.
+        /// host file's unless ``RpmSpecFile/mode`` is set.
         case hostFile(String)
         /// A directory, listed with `%dir` (the package owns the directory, not what is in it).
         case directory
@@ -74,8 +74,8 @@ public struct RpmFile: Sendable, Hashable {
     public static func file(
         _ path: String, _ text: String, mode: UInt16? = nil, user: String? = nil, group: String? = nil,
         capabilities: String? = nil, directives: Set<Directive> = []
-    ) -> RpmFile {
-        RpmFile(
+    ) -> RpmSpecFile {
+        RpmSpecFile(
             path: path, content: .bytes(Data(text.utf8)), mode: mode, user: user, group: group,
             capabilities: capabilities, directives: directives)
     }
@@ -84,8 +84,8 @@ public struct RpmFile: Sendable, Hashable {
     public static func binary(
         _ path: String, _ bytes: Data, mode: UInt16? = nil, user: String? = nil, group: String? = nil,
         capabilities: String? = nil, directives: Set<Directive> = []
-    ) -> RpmFile {
-        RpmFile(
+    ) -> RpmSpecFile {
+        RpmSpecFile(
             path: path, content: .bytes(bytes), mode: mode, user: user, group: group,
             capabilities: capabilities, directives: directives)
     }
@@ -93,26 +93,26 @@ public struct RpmFile: Sendable, Hashable {
     /// A copy of the host file `source` (read when the repository is built) at `path`.
     public static func copy(
         of source: String, to path: String, mode: UInt16? = nil, directives: Set<Directive> = []
-    ) -> RpmFile {
-        RpmFile(path: path, content: .hostFile(source), mode: mode, directives: directives)
+    ) -> RpmSpecFile {
+        RpmSpecFile(path: path, content: .hostFile(source), mode: mode, directives: directives)
     }
 
     /// A directory the package owns (`%dir`).
     public static func directory(
         _ path: String, mode: UInt16? = nil, user: String? = nil, group: String? = nil,
         directives: Set<Directive> = []
-    ) -> RpmFile {
-        RpmFile(path: path, content: .directory, mode: mode, user: user, group: group, directives: directives)
+    ) -> RpmSpecFile {
+        RpmSpecFile(path: path, content: .directory, mode: mode, user: user, group: group, directives: directives)
     }
 
     /// A symbolic link at `path` pointing at `target`.
-    public static func symlink(_ path: String, to target: String) -> RpmFile {
-        RpmFile(path: path, content: .symlink(target))
+    public static func symlink(_ path: String, to target: String) -> RpmSpecFile {
+        RpmSpecFile(path: path, content: .symlink(target))
     }
 
     /// A second name for the regular file `target` of the same package (one inode, two paths).
-    public static func hardlink(_ path: String, to target: String) -> RpmFile {
-        RpmFile(path: path, content: .hardlink(to: target))
+    public static func hardlink(_ path: String, to target: String) -> RpmSpecFile {
+        RpmSpecFile(path: path, content: .hardlink(to: target))
     }
 
     /// The `%files` line: directives, then the path.

@@ -11,15 +11,15 @@ import StrataCore
     import Glibc
 #endif
 
-extension RpmFile {
+extension RpmSpecFile {
     /// The entries that make `executables` runnable with `chroot TREE …` in a merged-/usr tree.
     ///
     /// - Parameter executables: absolute host paths of dynamically linked executables.
     /// - Returns: regular files (copied when the repository is built) and symlinks, sorted by path.
     /// - Throws: ``StrataError`` `.notFound` when an executable or a library is missing,
     ///   `.toolFailed` when `ldd` fails.
-    public static func hostExecutables(_ executables: [String]) async throws -> [RpmFile] {
-        var byPath: [String: RpmFile] = [:]
+    public static func hostExecutables(_ executables: [String]) async throws -> [RpmSpecFile] {
+        var byPath: [String: RpmSpecFile] = [:]
         for executable in executables {
             var hostPaths = [executable]
             let ldd = try await Shell.run("ldd", [executable], environment: ["LC_ALL": "C"], timeout: .seconds(30))
@@ -42,14 +42,14 @@ extension RpmFile {
     }
 
     /// The real file, and a symlink when `hostPath` reaches it through one.
-    private static func entries(forHostPath hostPath: String) throws -> [RpmFile] {
+    private static func entries(forHostPath hostPath: String) throws -> [RpmSpecFile] {
         guard let resolved = realpath(hostPath, nil) else {
             throw StrataError(.notFound, "host file '\(hostPath)': \(StrataError.reason(errno: errno))")
         }
         defer { free(resolved) }
         let real = mergedUsr(String(cString: resolved))
         let named = mergedUsr(hostPath)
-        var result = [RpmFile.copy(of: hostPath, to: real)]
+        var result = [RpmSpecFile.copy(of: hostPath, to: real)]
         if named != real {
             result.append(
                 .symlink(named, to: relativePath(from: (named as NSString).deletingLastPathComponent, to: real)))
