@@ -108,13 +108,17 @@ public struct Builder: Sendable {
             let composed = try ComposeStage(layout: packager.layout, excludes: spec.excludes)
                 .run(packages, root: scratch.lower)
             if composed.excluded > 0 { report("compose: \(composed.excluded) paths excluded by the template") }
-            try packager.register(packages, lock: lock, spec: spec, in: composed.tree)
+            var tree = composed.tree
+            tree.sourceDateEpoch = epoch
+            try packager.register(packages, lock: lock, spec: spec, in: tree)
 
             let usedOverlay = try scratch.mountOverlay()
             if !usedOverlay { report("compose: overlayfs unavailable; configuring a copy of the tree instead") }
             report("configure: maintainer scripts of \(packages.count) packages")
             try packager.configure(
-                packages, in: scratch.merged, context: ScriptContext(sourceDateEpoch: epoch, report: report))
+                packages, in: scratch.merged,
+                context: ScriptContext(
+                    sourceDateEpoch: epoch, installOrder: lock.installOrder, settings: spec.settings, report: report))
 
             try Customizer.run(try spec.customizeHooks(), root: scratch.merged, sourceDateEpoch: epoch) { report($0) }
 

@@ -17,12 +17,15 @@ public protocol PackageRecord: Codable, Sendable {
 public struct ImportedPackage<Record: PackageRecord>: Sendable {
     /// The package file's SHA-256 (its blob in the store).
     public var blob: SHA256Digest
+    /// The package file itself (the blob), for a package tool that reads it (rpm --justdb).
+    public var file: String
     public var record: Record
     /// What the package puts in the tree, parents before children, hardlink targets first.
     public var entries: [PackageEntry]
 
-    public init(blob: SHA256Digest, record: Record, entries: [PackageEntry]) {
+    public init(blob: SHA256Digest, file: String, record: Record, entries: [PackageEntry]) {
         self.blob = blob
+        self.file = file
         self.record = record
         self.entries = entries
     }

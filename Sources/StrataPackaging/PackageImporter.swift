@@ -126,7 +126,7 @@ public struct PackageImporter: Sendable {
             guard key != ".", seen.insert(key).inserted, let entry = byPath[key] else { continue }
             entries.append(try packageEntry(entry))
         }
-        return ImportedPackage(blob: blob, record: record, entries: entries)
+        return ImportedPackage(blob: blob, file: store.blobs.path(of: blob), record: record, entries: entries)
     }
 
     private func packageEntry(_ entry: TreeEntry) throws -> PackageEntry {

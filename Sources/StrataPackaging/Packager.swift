@@ -62,6 +62,8 @@ public struct ComposedTree {
     public let layout: TreeLayout
     /// Tree path (relative, merged /usr) → the store object the package's file is.
     public let objects: [String: String]
+    /// The date a database records as install time (`SOURCE_DATE_EPOCH`).
+    public var sourceDateEpoch: Int64 = 0
 
     public init(root: String, layout: TreeLayout, objects: [String: String]) {
         self.root = root
@@ -76,9 +78,18 @@ public struct ScriptContext: Sendable {
     public var sourceDateEpoch: Int64
     /// Progress lines (`configure: …`).
     public var report: @Sendable (String) -> Void
+    /// The lockfile's install order (package names, dependencies first), when it has one.
+    public var installOrder: [String]?
+    /// The template's settings (a packager's own: `rpmdb-path`, `install-langs`, …).
+    public var settings: [String: String]
 
-    public init(sourceDateEpoch: Int64, report: @escaping @Sendable (String) -> Void) {
+    public init(
+        sourceDateEpoch: Int64, installOrder: [String]? = nil, settings: [String: String] = [:],
+        report: @escaping @Sendable (String) -> Void
+    ) {
         self.sourceDateEpoch = sourceDateEpoch
+        self.installOrder = installOrder
+        self.settings = settings
         self.report = report
     }
 }

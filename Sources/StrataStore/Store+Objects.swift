@@ -156,3 +156,20 @@ extension Store {
         StrataError(.io, "\(what) \(path): \(String(cString: strerror(errno)))")
     }
 }
+
+/// Giving an open file in a tree another owner without losing what chown(2) drops.
+public enum Ownership {
+    /// Sets `uid`/`gid` on `fd`, then the mode and the extended attributes the file had:
+    /// chown clears setuid/setgid bits and the kernel removes `security.capability` with it.
+    public static func change(fd: Int32, uid: UInt32, gid: UInt32, mode: UInt32, path: String) throws {
+        let xattrs = try Store.readXattrs(fd: fd, path: path)
+        guard fchown(fd, uid, gid) == 0 else { throw Store.ioError("cannot chown", path) }
+        guard fchmod(fd, mode_t(mode & 0o7777)) == 0 else { throw Store.ioError("cannot chmod", path) }
+        for name in xattrs.keys.sorted() {
+            let value = xattrs[name] ?? []
+            guard value.withUnsafeBytes({ strata_fsetxattr(fd, name, $0.baseAddress, $0.count) }) == 0 else {
+                throw Store.ioError("cannot set xattr \(name) on", path)
+            }
+        }
+    }
+}
