@@ -61,11 +61,11 @@ public struct MirrorMap: Sendable {
         guard let role = repository.mirror else {
             throw StrataError(.invalidInput, "repository '\(repository.name)' has neither url nor mirror")
         }
-        guard let url = roles[role] else {
+        guard let base = roles[role] else {
             throw StrataError(
                 .invalidInput,
                 "repository '\(repository.name)' uses mirror role '\(role)', which neither --mirror nor the host's package sources name; pass --mirror \(role)=URL")
         }
-        return url
+        return repository.path.map { "\(base)/\($0)" } ?? base
     }
 }

@@ -24,13 +24,17 @@ public struct RepositorySpec: Hashable, Sendable, Codable {
     /// The URL the built image's own package sources name (`image-url:`), when it is not the
     /// one the build fetched from; ``notInImage`` leaves the repository out of them.
     public var imageURL: String?
+    /// Where the repository is under its mirror role's URL (`9/BaseOS/x86_64/os`): RPM
+    /// distributions keep many repositories under one mirror.
+    public var path: String?
 
     /// `image-url: none`.
     public static let notInImage = "none"
 
     public init(
         name: String, url: String? = nil, mirror: String? = nil, suite: String? = nil,
-        components: [String] = [], keyring: String? = nil, trusted: Bool = false, imageURL: String? = nil
+        components: [String] = [], keyring: String? = nil, trusted: Bool = false, imageURL: String? = nil,
+        path: String? = nil
     ) {
         self.name = name
         self.url = url
@@ -40,6 +44,7 @@ public struct RepositorySpec: Hashable, Sendable, Codable {
         self.keyring = keyring
         self.trusted = trusted
         self.imageURL = imageURL
+        self.path = path
     }
 }
 

@@ -72,7 +72,9 @@ struct MergedConfig: Sendable {
     }
 
     /// The settings strata itself reads; any other is there to be used as `${name}`.
-    static let knownSettings = ["family", "distro", "version", "suite", "keyring"]
+    static let knownSettings = [
+        "family", "distro", "version", "suite", "keyring", "rpmdb-path", "rpmdb-backend", "install-langs",
+    ]
 
     /// Warns, at its line, about a setting that neither strata nor any `${…}` of the tree
     /// reads: most often a typo (`suit:`), which would otherwise do nothing, silently.
@@ -124,10 +126,17 @@ struct MergedConfig: Sendable {
                 at: entry.imageURL?.location ?? entry.name.location,
                 "image-url must be a URL or '\(RepositorySpec.notInImage)' (leave the repository out of the image), not '\(imageURL)'")
         }
+        let path = try expand(entry.path)
+        if let path, mirror == nil || path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+            throw TemplateError.invalid(
+                at: entry.path?.location ?? entry.name.location,
+                "path is a relative path under the repository's mirror role (no leading '/', no '..'), not '\(path)'"
+                    + (mirror == nil ? " on a repository with a url" : ""))
+        }
         return RepositorySpec(
             name: name, url: url, mirror: mirror, suite: try expand(entry.suite),
             components: try (entry.components ?? []).map(expander.expand), keyring: keyring, trusted: entry.trusted,
-            imageURL: imageURL)
+            imageURL: imageURL, path: path)
     }
 
     private static func dummy(_ entry: DummyEntry, expander: VariableExpander) throws -> DummyPackage {

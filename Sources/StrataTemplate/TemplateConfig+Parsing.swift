@@ -170,7 +170,8 @@ struct NodeReader {
             components: try fields["components"].map { try strings($0.1, what: "components") },
             keyring: try optional("keyring"),
             trusted: try fields["trusted"].map { try bool($0.1, of: $0.0) } ?? false,
-            drop: try fields["drop"].map { try bool($0.1, of: $0.0) } ?? false, imageURL: try optional("image-url"))
+            drop: try fields["drop"].map { try bool($0.1, of: $0.0) } ?? false, imageURL: try optional("image-url"),
+            path: try optional("path"))
     }
 
     func dummy(_ node: Node) throws -> DummyEntry {

@@ -27,8 +27,9 @@ struct RepositoryEntry: Sendable {
     var trusted: Bool
     var drop: Bool
     var imageURL: Located<String>?
+    var path: Located<String>? = nil
 
-    static let keys = ["name", "url", "mirror", "suite", "components", "keyring", "trusted", "drop", "image-url"]
+    static let keys = ["name", "url", "mirror", "path", "suite", "components", "keyring", "trusted", "drop", "image-url"]
 }
 
 /// A `dummies:` entry. `drop: true` removes an inherited dummy of that name.

@@ -13,7 +13,16 @@ import Testing
 @Suite("Building an RPM template", .serialized)
 struct RpmBuildTests {
     /// A template tree for the fixture distribution at `baseURL`.
-    static func tree(baseURL: String, keyring: String?, list: String, extra: String = "") throws -> String {
+    /// The repository laid out as an EL mirror is (`1/BaseOS/x86_64/os/`), served from its root.
+    static func mirror(_ repo: RpmFixtureRepo) throws -> String {
+        let root = try TemporaryDirectory.make(prefix: "strata-el-mirror")
+        try FileManager.default.createDirectory(atPath: "\(root)/1/BaseOS/x86_64", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: "\(root)/1/BaseOS/x86_64/os", withDestinationPath: repo.root)
+        return root
+    }
+
+    /// A template tree for the fixture distribution, reached through the mirror role `fixture-el`.
+    static func tree(keyring: String?, list: String, extra: String = "") throws -> String {
         let root = try TemporaryDirectory.make(prefix: "strata-rpm-tree")
         let config = "\(root)/fixture-el/1/config"
         try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
@@ -23,7 +32,8 @@ struct RpmBuildTests {
             version: "1"
             \(keyring.map { "keyring: \($0)\n" } ?? "")repositories:
               - name: base
-                url: \(baseURL)
+                mirror: fixture-el
+                path: "${version}/BaseOS/${basearch}/os"
             cleanup:
               - /var/log/dnf*.log
               - /var/cache/dnf/*
@@ -39,13 +49,13 @@ struct RpmBuildTests {
         var tree: String
     }
 
-    static func build(_ templates: String, output: String, store: Store? = nil) async throws -> Built {
+    static func build(_ templates: String, mirror: String, output: String, store: Store? = nil) async throws -> Built {
         let spec = try TemplateTree(root: templates).load(
             target: "fixture-el/1", set: "minimal", architecture: Architecture("amd64"))
         let store = try store ?? Store(root: TemporaryDirectory.make(prefix: "strata-rpm-store"))
         let fetcher = try HTTPFetcher(store: store.blobs)
-        let lock = try await Planner(fetcher: fetcher, mirrors: MirrorMap(roles: [:]), packagers: .testing)
-            .resolve(spec).lockfile
+        let mirrors = try MirrorMap.host(packagers: .testing, overrides: ["fixture-el=\(mirror)"])
+        let lock = try await Planner(fetcher: fetcher, mirrors: mirrors, packagers: .testing).resolve(spec).lockfile
         let result = try await Builder(store: store, fetcher: fetcher, packagers: .testing).build(
             spec: spec, lock: lock, output: output, format: .tar(.none))
         let tree = try TemporaryDirectory.make(prefix: "strata-rpm-extract")
@@ -66,15 +76,16 @@ struct RpmBuildTests {
     func buildsLikeDnf() async throws {
         let distribution = try await RpmFixtureRepo.distribution()
         let repo = distribution.repository
-        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+        try await LoopbackHTTPServer.withServer(serving: try Self.mirror(repo)) { server in
             let templates = try Self.tree(
-                baseURL: server.baseURL, keyring: repo.key?.keyringPath,
-                list: RpmDistributionFixture.minimalRequest.joined(separator: "\n") + "\n")
+                keyring: repo.key?.keyringPath, list: RpmDistributionFixture.minimalRequest.joined(separator: "\n") + "\n")
             let work = try TemporaryDirectory.make(prefix: "strata-rpm-out")
-            let built = try await Self.build(templates, output: "\(work)/a.tar")
+            let built = try await Self.build(templates, mirror: server.baseURL, output: "\(work)/a.tar")
+            let base = server.baseURL.hasSuffix("/") ? String(server.baseURL.dropLast()) : server.baseURL
+            #expect(built.lock.repositories.first?.url == "\(base)/1/BaseOS/x86_64/os")
 
             // The package set is dnf's, weak dependencies included.
-            let dnf = try await DnfOracle(repositoryURL: server.baseURL, repositoryKey: repo.key)
+            let dnf = try await DnfOracle(repositoryURL: "\(base)/1/BaseOS/x86_64/os", repositoryKey: repo.key)
                 .install(RpmDistributionFixture.minimalRequest)
             let locked = built.lock.packages.map { "\($0.name)-\($0.version).\($0.architecture)" }.sorted()
             let dnfSet = dnf.packages.map { $0.replacingOccurrences(of: "-0:", with: "-") }.sorted()
@@ -96,7 +107,7 @@ struct RpmBuildTests {
             #expect(ourVerify.contains("rpm -Va exit"))
 
             // Two builds of one lock on two stores are the same bytes.
-            let again = try await Self.build(templates, output: "\(work)/b.tar")
+            let again = try await Self.build(templates, mirror: server.baseURL, output: "\(work)/b.tar")
             #expect(again.lock == built.lock)
             #expect(again.result.outputDigest == built.result.outputDigest)
         }

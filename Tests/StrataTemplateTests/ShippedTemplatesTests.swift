@@ -50,6 +50,44 @@ struct ShippedTemplatesTests {
         #expect(try tree.sets(target: "debian/\(version)") == ["essential", "minbase", "standard"])
     }
 
+    @Test("rocky/9 loads as an rpm template: two repositories under the rocky mirror role, the rpmdb settings, minimal")
+    func rocky() throws {
+        let tree = TemplateTree(root: shippedRoot)
+        let spec = try tree.load(target: "rocky/9", set: "minimal", architecture: Architecture("x86_64"))
+        #expect(spec.family == .rpm)
+        #expect(spec.architecture.rpm == "x86_64")
+        let keyring = "/usr/share/strata/keyrings/RPM-GPG-KEY-Rocky-9"
+        #expect(
+            spec.repositories == [
+                RepositorySpec(name: "baseos", mirror: "rocky", keyring: keyring, path: "9/BaseOS/x86_64/os"),
+                RepositorySpec(name: "appstream", mirror: "rocky", keyring: keyring, path: "9/AppStream/x86_64/os"),
+            ])
+        #expect(spec.settings["rpmdb-path"] == "/var/lib/rpm" && spec.settings["rpmdb-backend"] == "sqlite")
+        #expect(spec.packages.contains("rpm") && spec.packages.contains("dnf") && spec.selectors.isEmpty)
+        #expect(spec.cleanup.contains("/var/cache/dnf/*"))
+        #expect(try tree.sets(target: "rocky/9") == ["minimal"])
+    }
+
+    @Test("a repository path must be relative, under a mirror role")
+    func repositoryPath() throws {
+        let root = NSTemporaryDirectory() + "strata-path-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: "\(root)/el/1/config", withIntermediateDirectories: true)
+        try "x\n".write(toFile: "\(root)/el/1/config/base.list", atomically: true, encoding: .utf8)
+        for (repository, words) in [
+            ("mirror: el\n    path: /9/os", "relative path under the repository's mirror role"),
+            ("mirror: el\n    path: 9/../../os", "no '..'"),
+            ("url: http://127.0.0.1:9/el\n    path: 9/os", "on a repository with a url"),
+        ] {
+            try "family: rpm\nversion: \"1\"\nrepositories:\n  - name: base\n    \(repository)\n"
+                .write(toFile: "\(root)/el/1/config/template.yaml", atomically: true, encoding: .utf8)
+            let error = #expect(throws: StrataError.self) {
+                try TemplateTree(root: root).load(target: "el/1", set: "base", architecture: Architecture("amd64"))
+            }
+            #expect(error?.message.contains(words) == true, "\(String(describing: error))")
+            #expect(error?.message.contains("template.yaml:") == true)
+        }
+    }
+
     @Test("the shipped tree names no mirror host anywhere")
     func noHostNames() throws {
         let files = try #require(FileManager.default.subpathsOfDirectory(atPath: shippedRoot) as [String]?)
@@ -58,7 +96,7 @@ struct ShippedTemplatesTests {
             #expect(!text.contains("://"), "\(file) names a URL")
             #expect(!text.contains("debian.org"), "\(file) names a host")
         }
-        #expect(try TemplateTree(root: shippedRoot).targets() == ["debian/11", "debian/12", "debian/13"])
+        #expect(try TemplateTree(root: shippedRoot).targets() == ["debian/11", "debian/12", "debian/13", "rocky/9"])
     }
 }
 
