@@ -64,7 +64,7 @@ struct RpmScriptlets {
     private func refuseWhatCannotRun() throws {
         guard !hasOwnRpm else { return }
         for package in packages {
-            let lua = package.record.header.scriptlets.filter { $0.interpreter.first == "<lua>" }.map { "%\($0.kind)" }
+            let lua = package.record.header.scriptlets.filter { $0.interpreter.first == "<lua>" }.map { "%\(Self.name($0.kind))" }
                 + package.record.header.fileTriggers.filter { $0.interpreter.first == "<lua>" }.map { "%\($0.kind.rawValue)" }
             if let first = lua.first {
                 throw StrataError(

@@ -112,4 +112,28 @@ struct RpmBuildTests {
             #expect(again.result.outputDigest == built.result.outputDigest)
         }
     }
+
+    @Test("what the host cannot do is refused by name: a bdb rpmdb with no rpm in the tree, a Lua scriptlet with none")
+    func refusals() async throws {
+        let distribution = try await RpmFixtureRepo.distribution()
+        let repo = distribution.repository
+        try await LoopbackHTTPServer.withServer(serving: try Self.mirror(repo)) { server in
+            let work = try TemporaryDirectory.make(prefix: "strata-rpm-out")
+            let bdb = try Self.tree(
+                keyring: repo.key?.keyringPath, list: "filesystem\nbusybox\n", extra: "rpmdb-backend: bdb\n")
+            let refused = await #expect(throws: StrataError.self) {
+                _ = try await Self.build(bdb, mirror: server.baseURL, output: "\(work)/bdb.tar")
+            }
+            #expect(refused?.message.contains("rpmdb-backend is bdb") == true, "\(String(describing: refused))")
+            #expect(refused?.message.contains("ships no rpm of its own") == true)
+
+            let lua = try Self.tree(keyring: repo.key?.keyringPath, list: "filesystem\nbusybox\nfixture-lib\n")
+            let noLua = await #expect(throws: StrataError.self) {
+                _ = try await Self.build(lua, mirror: server.baseURL, output: "\(work)/lua.tar")
+            }
+            #expect(noLua?.message.contains("fixture-lib-2.1-1.el9.x86_64: its %post scriptlet is Lua") == true,
+                "\(String(describing: noLua))")
+            #expect(!FileManager.default.fileExists(atPath: "\(work)/lua.tar"))
+        }
+    }
 }
