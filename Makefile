@@ -12,7 +12,11 @@ BUILD_DEPS = libsolv-dev libsolvext-dev libarchive-dev librpm-dev pkg-config gpg
 # Tests: the reference tools fixtures are made and results are cross-checked with (setcap: file capabilities).
 TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static libcap2-bin
 
-.PHONY: all build deps test-deps test demo bench fmt lint clean
+# Benchmarks: the peers strata is measured against, and what makes their payloads
+# (bench/proxy.sh installs its own wrk, nginx-light and apt-cacher-ng).
+BENCH_DEPS = mmdebstrap dnf alien createrepo-c rpm jq
+
+.PHONY: all build deps test-deps bench-deps test demo bench fmt lint clean
 
 all: build
 
@@ -43,12 +47,19 @@ demo: build
 	$(BIN) build debian/12 --set minbase --lock out/debian-12-minbase-amd64.lock.json -o out/debian-12-minbase-amd64.tar.zst
 	@echo "==> unpack it with: mkdir rootfs && tar --zstd -xpf out/debian-12-minbase-amd64.tar.zst -C rootfs"
 
+bench-deps: deps
+	@missing=""; for p in $(BENCH_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "==> installing benchmark dependencies:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "==> benchmark dependencies present"; fi
+
 # Benchmarks run a release build against the peers on loopback (docs/benchmarks.md).
-bench: deps
+bench: bench-deps
 	@echo "==> building strata (release) for the benchmarks"
 	$(SWIFT) build -c release --product strata
 	bench/lock.sh
 	bench/proxy.sh
+	bench/rpm.sh
 
 fmt:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
