@@ -6,7 +6,7 @@
 import StrataCore
 
 /// Normalising and checking member paths.
-enum ArchivePath {
+public enum ArchivePath {
     /// `raw` normalised: a leading `/` or `./` removed, `.` and empty components dropped,
     /// no trailing slash; `""` for the root.
     ///
@@ -31,7 +31,7 @@ enum ArchivePath {
     }
 
     /// `raw` as a Swift string literal would show it, so control characters stay visible.
-    static func quoted(_ raw: String) -> String {
+    public static func quoted(_ raw: String) -> String {
         var out = "'"
         for scalar in raw.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7f {

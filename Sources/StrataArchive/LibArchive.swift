@@ -9,15 +9,15 @@ import StrataCore
 #endif
 
 /// libarchive's `AE_IF*` file-type constants (`archive_entry.h`), the same values as `S_IF*`.
-enum FileTypeBits {
-    static let mask: UInt32 = 0o170000
-    static let regular: UInt32 = 0o100000
-    static let directory: UInt32 = 0o040000
-    static let symlink: UInt32 = 0o120000
-    static let characterDevice: UInt32 = 0o020000
-    static let blockDevice: UInt32 = 0o060000
-    static let fifo: UInt32 = 0o010000
-    static let socket: UInt32 = 0o140000
+public enum FileTypeBits {
+    public static let mask: UInt32 = 0o170000
+    public static let regular: UInt32 = 0o100000
+    public static let directory: UInt32 = 0o040000
+    public static let symlink: UInt32 = 0o120000
+    public static let characterDevice: UInt32 = 0o020000
+    public static let blockDevice: UInt32 = 0o060000
+    public static let fifo: UInt32 = 0o010000
+    public static let socket: UInt32 = 0o140000
 }
 
 extension Int32 {

@@ -238,29 +238,19 @@ struct PayloadMatcher {
     }
 
     /// `raw` in quotes, control characters shown as `\u{…}`.
-    static func quoted(_ raw: String) -> String {
-        var out = "'"
-        for scalar in raw.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7f {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "'"
-    }
+    static func quoted(_ raw: String) -> String { ArchivePath.quoted(raw) }
 }
 
 /// `st_mode` file-type bits, as rpm's FILEMODES and the cpio store them.
 enum RpmFileType {
-    static let typeMask: UInt32 = 0o170000
-    static let regular: UInt32 = 0o100000
-    static let directory: UInt32 = 0o040000
-    static let symlink: UInt32 = 0o120000
-    static let characterDevice: UInt32 = 0o020000
-    static let blockDevice: UInt32 = 0o060000
-    static let fifo: UInt32 = 0o010000
-    static let socket: UInt32 = 0o140000
+    static let typeMask = FileTypeBits.mask
+    static let regular = FileTypeBits.regular
+    static let directory = FileTypeBits.directory
+    static let symlink = FileTypeBits.symlink
+    static let characterDevice = FileTypeBits.characterDevice
+    static let blockDevice = FileTypeBits.blockDevice
+    static let fifo = FileTypeBits.fifo
+    static let socket = FileTypeBits.socket
 
     /// The type in words, for errors.
     static func describe(_ mode: UInt32) -> String {

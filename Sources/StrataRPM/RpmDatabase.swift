@@ -61,6 +61,7 @@ struct RpmDatabase {
         guard let rpm = Command.which("rpm") else {
             throw StrataError(.notFound, "building rpm templates needs the host's rpm (apt-get install rpm)")
         }
+        let root = try Self.absolute(root)
         let relative = String(path.drop { $0 == "/" })
         try FileSystem.requireRealDirectories(relative, in: root)
         try FileSystem.makeDirectories("\(root)/\(relative)")
@@ -88,6 +89,7 @@ struct RpmDatabase {
     /// Rewrites the database with the tree's own rpm, confined, when the tree has one.
     func convertWithOwnRpm(root: String, sourceDateEpoch: Int64, report: (String) -> Void) throws {
         guard let own = Self.own("rpmdb", in: root), let rpmdb = Command.which("rpmdb") else { return }
+        let root = try Self.absolute(root)
         report("configure: the tree's own rpm writes its database (\(backend), \(path))")
         let exported = try Command.runBlocking(
             rpmdb, ["--root", root, "--dbpath", path, "--exportdb"],
@@ -109,6 +111,16 @@ struct RpmDatabase {
         try Chroot.run(
             root: root, script: script, environment: ["SOURCE_DATE_EPOCH": String(sourceDateEpoch)],
             what: "the tree's rpmdb --importdb")
+    }
+
+    /// `root` as an absolute path without symlinks (rpm refuses a relative `--root`; a store
+    /// given as a relative `--store` makes relative build trees).
+    static func absolute(_ root: String) throws -> String {
+        guard let resolved = realpath(root, nil) else {
+            throw StrataError(.io, "cannot resolve \(root): \(String(cString: strerror(errno)))")
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// What rpm leaves beside a closed sqlite database that no later open needs: its lock file and
