@@ -43,6 +43,9 @@ public struct Store: Sendable {
     /// Opens (creating when needed) the store under `root`.
     /// - Throws: ``StrataError`` `.io` when the directories cannot be created.
     public init(root: String) throws {
+        // Absolute: build trees under it are handed to tools that refuse a relative root (rpm
+        // --root) or run in another working directory (the script sandbox).
+        let root = Self.absolute(root)
         self.blobs = try BlobStore(root: root)
         self.root = root
         for dir in ["objects", "trees", "commits", "refs", "packages"] {
@@ -58,8 +61,16 @@ public struct Store: Sendable {
         guard Self.exists(at: root) else {
             throw StrataError(.notFound, "no store at \(root) (nothing has been built there)")
         }
+        let root = Self.absolute(root)
         self.blobs = BlobStore(existing: root)
         self.root = root
+    }
+
+    /// `path` made absolute against the working directory (`..` and `.` left to the kernel).
+    static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        let cwd = FileManager.default.currentDirectoryPath
+        return path == "." ? cwd : "\(cwd)/\(path)"
     }
 
     /// Whether `root` holds a store: a directory with `blobs/sha256/` (every command that

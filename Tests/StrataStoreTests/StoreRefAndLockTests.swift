@@ -9,6 +9,17 @@ import Testing
 
 @Suite("Refs and the writer lock")
 struct StoreRefAndLockTests {
+    @Test("a store opened by a relative path has an absolute root (tools in build trees need one)")
+    func relativeRoot() throws {
+        let target = NSTemporaryDirectory() + "strata-store-rel-\(UUID().uuidString)"
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + target.drop { $0 == "/" }
+        let store = try Store(root: relative)
+        #expect(store.root.hasPrefix("/"))
+        #expect(FileManager.default.fileExists(atPath: "\(target)/refs"))
+        #expect(try Store(existing: relative).root.hasPrefix("/"))
+    }
+
     func commit(_ store: Store, _ timestamp: Int64) throws -> SHA256Digest {
         let tree = try store.writeTree(TreeManifest(entries: [.directory(".", metadata: FileMetadata(mode: 0o755))]))
         return try store.writeCommit(Commit(tree: tree, timestamp: timestamp))
