@@ -185,8 +185,8 @@ extension BuildFixture {
         return root
     }
 
-    static func inChroot(_ root: String, _ script: String) throws -> Command.Output {
-        try Command.runBlocking(
+    static func inChroot(_ root: String, _ script: String) async throws -> Command.Output {
+        try await Command.run(
             "/usr/bin/unshare",
             ["--mount", "--", "/bin/sh", "-c", "mount -t proc proc \(root)/proc && exec chroot \(root) /bin/sh -c \(Chroot.shellQuote(script)) 2>&1"])
     }

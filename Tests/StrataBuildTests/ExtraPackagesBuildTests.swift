@@ -56,16 +56,16 @@ struct ExtraPackagesBuildTests {
             let diverted = try? String(contentsOfFile: "\(root)/usr/bin/strata-tool.distrib", encoding: .utf8)
             #expect(tool == "#!/bin/sh\necho diverted\n", "the diverting package's file is in place")
             #expect(diverted == "#!/bin/sh\necho original\n", "the diverted file moved aside, as dpkg leaves it")
-            let divertList = try BuildFixture.inChroot(root, "dpkg-divert --list /usr/bin/strata-tool")
+            let divertList = try await BuildFixture.inChroot(root, "dpkg-divert --list /usr/bin/strata-tool")
             #expect(divertList.stdoutText.contains("diversion of /usr/bin/strata-tool to /usr/bin/strata-tool.distrib by strata-diverter"))
             let policy = try? String(contentsOfFile: "\(root)/usr/sbin/policy-rc.d", encoding: .utf8)
             #expect(policy == "#!/bin/sh\n# the package's own policy\nexit 0\n", "a package's policy-rc.d survives the build")
-            let dummy = try BuildFixture.inChroot(root, "dpkg-query -W -f='${Status} ${Version}' fake-kernel")
+            let dummy = try await BuildFixture.inChroot(root, "dpkg-query -W -f='${Status} ${Version}' fake-kernel")
             #expect(dummy.stdoutText == "install ok installed 1.0", "the dummy is recorded as installed")
-            let audit = try BuildFixture.inChroot(root, "dpkg --audit")
+            let audit = try await BuildFixture.inChroot(root, "dpkg --audit")
             #expect(audit.status == 0 && audit.stdoutText.isEmpty, "\(audit.stdoutText)")
             // dpkg itself reports files its path-exclude kept out as missing; nothing else may differ.
-            let verify = try BuildFixture.inChroot(
+            let verify = try await BuildFixture.inChroot(
                 root, "dpkg --verify strata-demo strata-hooks strata-plugin strata-orig strata-diverter || true")
             #expect(verify.stdoutText == "missing     /usr/share/doc/strata-demo/README\n", "\(verify.stdoutText)")
             #expect(try store.fsck().isClean)

@@ -79,7 +79,7 @@ struct FirstHourBuildTests {
 
         let root = try TemporaryDirectory.make(prefix: "strata-extract")
         _ = try await Shell.run("tar", ["--zstd", "-xpf", tar, "-C", root])
-        let verify = try BuildFixture.inChroot(root, "dpkg --verify")
+        let verify = try await BuildFixture.inChroot(root, "dpkg --verify")
         #expect(verify.status == 0 && verify.stdoutText.isEmpty, "dpkg --verify: \(verify.stdoutText)")
 
         // The same build again: the same bytes, and the ref keeps its one commit.

@@ -92,17 +92,18 @@ struct RpmBuildTests {
             #expect(locked == dnfSet, "strata \(locked) dnf \(dnfSet)")
 
             // The tree is dnf's, path by path.
-            let ours = try TreeListing.read(root: built.tree)
+            let tree = built.tree
+            let ours = try await Offload.run { try TreeListing.read(root: tree) }
             let differences = ours.diff(
-                against: try dnf.listing(), allowlist: Self.allowlist + dnf.leftovers + DnfOracle.leftoverPatterns)
+                against: try await Offload.run { try dnf.listing() }, allowlist: Self.allowlist + dnf.leftovers + DnfOracle.leftoverPatterns)
             #expect(differences.isEmpty, "\(differences.map(\.description).joined(separator: "\n"))")
 
             // Inside, rpm lists the locked set and verifies as it does on dnf's tree.
-            let qa = try BuildFixture.inChroot(built.tree, "/usr/bin/rpm -qa --qf '%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort")
+            let qa = try await BuildFixture.inChroot(built.tree, "/usr/bin/rpm -qa --qf '%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n' | sort")
             #expect(qa.status == 0, "\(qa.stdoutText)")
             #expect(qa.stdoutText.split(separator: "\n").map(String.init) == locked)
-            let ourVerify = try BuildFixture.inChroot(built.tree, "/usr/bin/rpm -Va 2>&1; echo rpm -Va exit $?").stdoutText
-            let dnfVerify = try BuildFixture.inChroot(dnf.root, "/usr/bin/rpm -Va 2>&1; echo rpm -Va exit $?").stdoutText
+            let ourVerify = try await BuildFixture.inChroot(built.tree, "/usr/bin/rpm -Va 2>&1; echo rpm -Va exit $?").stdoutText
+            let dnfVerify = try await BuildFixture.inChroot(dnf.root, "/usr/bin/rpm -Va 2>&1; echo rpm -Va exit $?").stdoutText
             #expect(ourVerify == dnfVerify, "strata:\n\(ourVerify)\ndnf:\n\(dnfVerify)")
             #expect(ourVerify.contains("rpm -Va exit"))
 

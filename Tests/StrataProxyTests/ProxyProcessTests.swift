@@ -57,8 +57,13 @@ struct ProxyProcessTests {
             // A client starts the download; the proxy dies a moment later.
             async let client = RawHTTPClient.exchange(
                 port: port, RawHTTPClient.request("GET", "/up/\(big)", port: port), idleTimeout: .seconds(5))
-            try await Task.sleep(for: .milliseconds(600))
-            let partial = try FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")
+            // Killed once the download is under way in tmp/ (the throttle makes it take 1.6 s);
+            // polled, not slept for: a loaded machine may take longer to get there.
+            var partial = [String]()
+            for _ in 0..<200 where partial.isEmpty {
+                try await Task.sleep(for: .milliseconds(50))
+                partial = (try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")) ?? []
+            }
             #expect(!partial.isEmpty, "the download should be under way in tmp/")
             // SIGKILL the proxy itself (timeout's child), not the timeout process.
             let children = try String(
