@@ -101,4 +101,44 @@ struct RpmPackagerTests {
         #expect(st.st_uid == 65534 && st.st_mode & 0o7777 == 0o4755)
         #expect(try await Shell.run("getcap", [file]).output.contains("cap_net_raw=ep"))
     }
+
+    @Test("a symlink used as a directory later in the payload leads no file out of the tree")
+    func symlinkAsDirectory() async throws {
+        // rpmbuild packs /usr/x -> OUTSIDE and /usr/x/victim, a file it reads through the link.
+        let outside = try TemporaryDirectory.make(prefix: "strata-outside")
+        try "host\n".write(toFile: "\(outside)/victim", atomically: true, encoding: .utf8)
+        var before = stat()
+        lstat("\(outside)/victim", &before)
+        let spec = """
+            Name: linkdir
+            Version: 1
+            Release: 1
+            Summary: a symlink and a file beneath it
+            License: MIT
+            BuildArch: noarch
+            %description
+            x
+            %install
+            mkdir -p %{buildroot}/usr
+            ln -s \(outside) %{buildroot}/usr/x
+            %files
+            /usr/x
+            /usr/x/victim
+            """
+        let rpm = try #require(try await SpecBuild.build(spec)["linkdir-1-1.noarch"])
+        let store = try Store(root: TemporaryDirectory.make(prefix: "strata-rpm-store"))
+        let package = try Self.importDemo(rpm, into: store)
+        #expect(package.entries.map(\.path) == ["usr/x", "usr/x/victim"])
+        let root = try TemporaryDirectory.make(prefix: "strata-rpm-root")
+        var composer = try Composer(root: root)
+        defer { composer.close() }
+        for entry in package.entries { try composer.place(entry) }
+        // The link's target is taken inside the tree: the file lands at ROOT/OUTSIDE/victim.
+        var after = stat()
+        lstat("\(outside)/victim", &after)
+        #expect(after.st_ino == before.st_ino && after.st_nlink == 1)
+        #expect(try String(contentsOfFile: "\(outside)/victim", encoding: .utf8) == "host\n")
+        #expect(try String(contentsOfFile: "\(root)\(outside)/victim", encoding: .utf8) == "host\n")
+        #expect(try store.fsck().isClean)
+    }
 }
