@@ -114,13 +114,11 @@ extension CpioPayload.Member {
 }
 
 /// Feeds the payload's raw bytes to libarchive with `pread`, showing each piece to the tap.
-final class PayloadSource {
+final class PayloadSource: ArchiveByteSource {
     let fd: Int32
     var position: Int64
     let tap: (UnsafeRawBufferPointer) -> Void
     let buffer: UnsafeMutableRawBufferPointer
-    /// Why the last read failed; libarchive only reports "read failed".
-    var failure: String?
 
     init(fd: Int32, offset: Int64, tap: @escaping (UnsafeRawBufferPointer) -> Void, bufferSize: Int = 1 << 16) {
         self.fd = fd
@@ -146,6 +144,13 @@ final class PayloadSource {
         }
     }
 
+    override func read(_ out: UnsafeMutablePointer<UnsafeRawPointer?>) -> Int {
+        let n = next()
+        guard n >= 0 else { return Int(ARCHIVE_FATAL) }
+        out.pointee = UnsafeRawPointer(buffer.baseAddress)
+        return n
+    }
+
     /// Reads (and taps) whatever libarchive left unread after the cpio trailer.
     func drain(what: String) throws {
         while true {
@@ -160,60 +165,14 @@ final class PayloadSource {
 extension PayloadSource: Sendable {}
 
 /// A libarchive cpio reader over a ``PayloadSource``. Not thread-safe, as libarchive is not.
-final class PayloadReader {
-    let handle: OpaquePointer
-    private let source: PayloadSource
-    private let what: String
+typealias PayloadReader = StreamArchiveReader
 
+extension StreamArchiveReader {
     /// Opens the payload; libarchive sniffs the compression from the first bytes.
     /// - Throws: ``StrataError`` `.invalidInput` when it is not a (compressed) cpio.
-    init(source: PayloadSource, what: String) throws {
-        guard let handle = archive_read_new() else { throw StrataError.internalError("archive_read_new failed") }
-        self.handle = handle
-        self.source = source
-        self.what = what
-        try enableDecompressors(handle, what: what)
-        try archive_read_support_format_cpio(handle).check(handle, .internalError, "\(what): enabling cpio")
-        let client = Unmanaged.passUnretained(source).toOpaque()
-        let status = UTF8Locale.with {
-            archive_read_open(
-                handle, client, nil,
-                { _, client, out in
-                    guard let client, let out else { return Int(ARCHIVE_FATAL) }
-                    let source = Unmanaged<PayloadSource>.fromOpaque(client).takeUnretainedValue()
-                    let n = source.next()
-                    guard n >= 0 else { return Int(ARCHIVE_FATAL) }
-                    out.pointee = UnsafeRawPointer(source.buffer.baseAddress)
-                    return n
-                }, nil)
+    convenience init(source: PayloadSource, what: String) throws {
+        try self.init(source: source, what: what, format: "cpio", enable: archive_read_support_format_cpio) { failure in
+            failure.map { "\(what): payload (read failed: \($0))" } ?? "\(what): payload"
         }
-        try status.check(handle, .invalidInput, failureMessage())
-    }
-
-    deinit { archive_read_free(handle) }
-
-    /// The next member's native header, or `nil` after the cpio trailer.
-    func nextHeader() throws -> OpaquePointer? {
-        var entry: OpaquePointer?
-        let status = UTF8Locale.with { archive_read_next_header(handle, &entry) }
-        if status == ARCHIVE_EOF { return nil }
-        try status.check(handle, .invalidInput, failureMessage(), allowWarn: true)
-        guard let entry else { throw StrataError.internalError("\(what): libarchive returned no entry") }
-        return entry
-    }
-
-    /// Reads the current member's data into `buffer`: the byte count, 0 at its end.
-    func readData(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = archive_read_data(handle, buffer.baseAddress, buffer.count)
-        guard n >= 0 else { throw StrataError(.invalidInput, "\(failureMessage()): \(libarchiveError(handle))") }
-        return n
-    }
-
-    private func failureMessage() -> String {
-        let base = "\(what): payload"
-        return source.failure.map { "\(base) (read failed: \($0))" } ?? base
     }
 }
-
-@available(*, unavailable)
-extension PayloadReader: Sendable {}
