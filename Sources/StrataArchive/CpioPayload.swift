@@ -161,8 +161,6 @@ final class PayloadSource: ArchiveByteSource {
     }
 }
 
-@available(*, unavailable)
-extension PayloadSource: Sendable {}
 
 /// A libarchive cpio reader over a ``PayloadSource``. Not thread-safe, as libarchive is not.
 typealias PayloadReader = StreamArchiveReader

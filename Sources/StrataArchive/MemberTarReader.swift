@@ -32,8 +32,6 @@ final class OuterMemberSource: ArchiveByteSource {
     }
 }
 
-@available(*, unavailable)
-extension OuterMemberSource: Sendable {}
 
 /// A tar reader over the outer reader's current member. Not thread-safe, as libarchive is not.
 typealias MemberTarReader = StreamArchiveReader
