@@ -49,9 +49,8 @@ public enum AptSources {
             stanzas.append(lines.joined(separator: "\n"))
         }
         guard !stanzas.isEmpty else { return leftOut }
-        try FileSystem.requireRealDirectories("etc/apt/sources.list.d", in: root)
-        try FileSystem.writeAtomically(
-            Array((stanzas.joined(separator: "\n\n") + "\n").utf8), to: "\(root)/etc/apt/sources.list.d/strata.sources")
+        try RootedPath.write(
+            Array((stanzas.joined(separator: "\n\n") + "\n").utf8), to: "etc/apt/sources.list.d/strata.sources", in: root)
         return leftOut
     }
 
@@ -60,17 +59,12 @@ public enum AptSources {
     /// `/etc/apt/keyrings/` (`.asc` when armored, as apt requires).
     private static func keyringInTree(_ keyring: String, repository: String, root: String) throws -> String {
         let bytes = try FileReader.readAll(keyring)
-        var st = stat()
-        if lstat("\(root)\(keyring)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
-            (try? FileReader.readAll("\(root)\(keyring)")) == bytes
-        {
-            return keyring
-        }
+        let tree = try RootedPath(root: root)
+        defer { tree.close() }
+        if (try? tree.read(String(keyring.drop { $0 == "/" }))) == bytes { return keyring }
         let armored = bytes.starts(with: Array("-----BEGIN PGP".utf8))
         let path = "/etc/apt/keyrings/strata-\(repository).\(armored ? "asc" : "gpg")"
-        try FileSystem.requireRealDirectories("etc/apt/keyrings", in: root)
-        try FileSystem.writeAtomically(bytes, to: "\(root)\(path)")
-        chmod("\(root)\(path)", 0o644)
+        try tree.write(bytes, to: String(path.dropFirst()), mode: 0o644)
         return path
     }
 }

@@ -7,6 +7,7 @@
 // /usr/sbin/policy-rc.d (exit 101), removed afterwards; debconf runs non-interactively.
 import Foundation
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 public enum DebConfigurer {
@@ -22,16 +23,17 @@ public enum DebConfigurer {
         root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64, afterPreinsts: () throws -> Void = {}
     ) throws {
         // A package's own policy-rc.d is moved aside while the scripts run and put back after.
-        try FileSystem.requireRealDirectories("usr/sbin", in: root)
         try FileSystem.requireRealDirectories("var/lib/dpkg", in: root)
-        let ours = "\(root)/\(policyRcD)"
-        let aside = "\(ours).strata-aside"
-        let hadOwn = rename(ours, aside) == 0
-        try FileSystem.writeAtomically(Array("#!/bin/sh\nexit 101\n".utf8), to: ours)
-        chmod(ours, 0o755)
+        let tree = try RootedPath(root: root)
+        defer { tree.close() }
+        let (sbin, leaf) = try tree.openParent(of: policyRcD)
+        defer { close(sbin) }
+        let aside = "\(leaf).strata-aside"
+        let hadOwn = renameat(sbin, leaf, sbin, aside) == 0
+        try tree.write(Array("#!/bin/sh\nexit 101\n".utf8), to: policyRcD, mode: 0o755)
         defer {
-            unlink(ours)
-            if hadOwn { rename(aside, ours) }
+            unlinkat(sbin, leaf, 0)
+            if hadOwn { renameat(sbin, aside, sbin, leaf) }
         }
 
         let dpkgVersion = packages.first { $0.name == "dpkg" }.flatMap { package in

@@ -103,10 +103,13 @@ struct RpmDatabase {
                 throw StrataError(.io, "cannot remove \(root)/\(relative)/\(name): \(String(cString: strerror(errno)))")
             }
         }
-        try FileSystem.requireRealDirectories("tmp", in: root)
         let stream = "/tmp/strata-rpmdb.export"
-        try FileSystem.writeAtomically(exported.stdout, to: "\(root)\(stream)", durable: false)
-        defer { unlink("\(root)\(stream)") }
+        let tree = try RootedPath(root: root)
+        defer {
+            _ = try? tree.remove(String(stream.dropFirst()))
+            tree.close()
+        }
+        try tree.write(exported.stdout, to: String(stream.dropFirst()))
         let script = "\(own) --dbpath \(path) --define '_db_backend \(backend)' --importdb < \(stream)"
         try Chroot.run(
             root: root, script: script, environment: ["SOURCE_DATE_EPOCH": String(sourceDateEpoch)],

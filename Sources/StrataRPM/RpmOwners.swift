@@ -14,14 +14,10 @@ import StrataStore
 
 enum RpmOwners {
     /// `name:x:uid:gid:…` lines of the tree's passwd or group file, name → id.
-    static func ids(_ file: String, root: String) throws -> [String: UInt32] {
-        try FileSystem.requireRealDirectories("etc", in: root)
-        var st = stat()
-        let path = "\(root)/etc/\(file)"
-        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return [:] }
-        guard st.st_size < 16 << 20 else { throw StrataError(.invalidInput, "/etc/\(file) of the tree is over 16 MiB") }
+    static func ids(_ file: String, tree: RootedPath) throws -> [String: UInt32] {
+        guard let bytes = try tree.read("etc/\(file)") else { return [:] }
         var out = [String: UInt32]()
-        for line in String(decoding: try FileReader.readAll(path), as: UTF8.self).split(separator: "\n") {
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count >= 3, let id = UInt32(fields[2]), out[String(fields[0])] == nil else { continue }
             out[String(fields[0])] = id
@@ -31,10 +27,10 @@ enum RpmOwners {
 
     /// Gives every path of `packages` that names an owner that owner, in the tree at `root`.
     static func apply(_ packages: [ImportedPackage<RpmControlRecord>], root: String, layout: TreeLayout) throws {
-        let users = try ids("passwd", root: root)
-        let groups = try ids("group", root: root)
         let tree = try RootedPath(root: root)
         defer { tree.close() }
+        let users = try ids("passwd", tree: tree)
+        let groups = try ids("group", tree: tree)
         for package in packages {
             for entry in package.entries {
                 guard let (user, group) = entry.owner else { continue }

@@ -154,31 +154,29 @@ struct RpmScriptlets {
     private mutating func execute(
         _ what: String, interpreter: [String], body: String?, arguments: [String], input: [String]?
     ) throws {
-        try FileSystem.requireRealDirectories("tmp", in: root)
-        try FileSystem.makeDirectories("\(root)/tmp")
+        let tree = try RootedPath(root: root)
         defer {
-            unlink("\(root)\(Self.scriptPath)")
-            unlink("\(root)\(Self.inputPath)")
+            _ = try? tree.remove(String(Self.scriptPath.dropFirst()))
+            _ = try? tree.remove(String(Self.inputPath.dropFirst()))
+            tree.close()
         }
         var command: String
         if interpreter.first == "<lua>" {
             // rpm hands a Lua scriptlet its arguments as `arg`; the chunk gets them as a local.
             let args = (["<lua>"] + arguments).map { "\"\($0)\"" }.joined(separator: ", ")
-            try FileSystem.writeAtomically(
-                Array("local arg = {\(args)}\n\(body ?? "")".utf8), to: "\(root)\(Self.scriptPath)", durable: false)
+            try tree.write(Array("local arg = {\(args)}\n\(body ?? "")".utf8), to: String(Self.scriptPath.dropFirst()))
             command = "exec /usr/bin/rpm --eval " + Chroot.shellQuote("%{lua: dofile(\"\(Self.scriptPath)\")}")
         } else {
             let program = interpreter.isEmpty ? ["/bin/sh"] : interpreter
             var argv = program
             if let body {
-                try FileSystem.writeAtomically(Array(body.utf8), to: "\(root)\(Self.scriptPath)", durable: false)
+                try tree.write(Array(body.utf8), to: String(Self.scriptPath.dropFirst()))
                 argv.append(Self.scriptPath)
             }
             command = "exec " + (argv + arguments).map(Chroot.shellQuote).joined(separator: " ")
         }
         if let input {
-            try FileSystem.writeAtomically(
-                Array(input.map { $0 + "\n" }.joined().utf8), to: "\(root)\(Self.inputPath)", durable: false)
+            try tree.write(Array(input.map { $0 + "\n" }.joined().utf8), to: String(Self.inputPath.dropFirst()))
             command += " < \(Self.inputPath)"
         } else {
             command += " < /dev/null"

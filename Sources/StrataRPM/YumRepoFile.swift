@@ -40,11 +40,9 @@ enum YumRepoFile {
             sections.append(lines.joined(separator: "\n"))
         }
         guard !sections.isEmpty else { return leftOut }
-        try FileSystem.requireRealDirectories("etc/yum.repos.d", in: root)
-        try FileSystem.makeDirectories("\(root)/etc/yum.repos.d")
-        try FileSystem.writeAtomically(
+        try RootedPath.write(
             Array(("# Written by strata: the repositories this template was built from.\n" + sections.joined(separator: "\n\n") + "\n").utf8),
-            to: "\(root)/etc/yum.repos.d/strata.repo")
+            to: "etc/yum.repos.d/strata.repo", in: root)
         return leftOut
     }
 
@@ -52,17 +50,11 @@ enum YumRepoFile {
     /// /etc/pki/rpm-gpg/.
     private static func keyInTree(_ keyring: String, repository: String, root: String) throws -> String {
         let bytes = try FileReader.readAll(keyring)
-        var st = stat()
-        if lstat("\(root)\(keyring)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
-            (try? FileReader.readAll("\(root)\(keyring)")) == bytes
-        {
-            return keyring
-        }
+        let tree = try RootedPath(root: root)
+        defer { tree.close() }
+        if (try? tree.read(String(keyring.drop { $0 == "/" }))) == bytes { return keyring }
         let path = "/etc/pki/rpm-gpg/strata-\(repository)"
-        try FileSystem.requireRealDirectories("etc/pki/rpm-gpg", in: root)
-        try FileSystem.makeDirectories("\(root)/etc/pki/rpm-gpg")
-        try FileSystem.writeAtomically(bytes, to: "\(root)\(path)")
-        chmod("\(root)\(path)", 0o644)
+        try tree.write(bytes, to: String(path.dropFirst()), mode: 0o644)
         return path
     }
 }
@@ -78,11 +70,9 @@ enum RpmMacros {
         if let langs = settings["install-langs"] { lines.append("%_install_langs \(langs)") }
         if let dbpath = settings["rpmdb-path"] { lines.append("%_dbpath \(dbpath)") }
         guard !lines.isEmpty else { return }
-        try FileSystem.requireRealDirectories("etc/rpm", in: root)
-        try FileSystem.makeDirectories("\(root)/etc/rpm")
-        try FileSystem.writeAtomically(
+        try RootedPath.write(
             Array(("# Written by strata: the template's install policy, for rpm and dnf inside.\n" + lines.joined(separator: "\n") + "\n").utf8),
-            to: "\(root)/\(path)")
+            to: path, in: root)
     }
 }
 

@@ -108,6 +108,37 @@ struct PipelineStageTests {
         #expect(try FileReader.readAll("\(root)/etc/machine-id").isEmpty)
     }
 
+    @Test("writes into a tree stay in it: a symlinked sources.list.d or machine-id leads nothing to the host")
+    func rootedWrites() throws {
+        let work = try TemporaryDirectory.make(prefix: "strata-stage")
+        let root = "\(work)/root"
+        let outside = "\(work)/outside"
+        for dir in ["\(root)/etc/apt", outside] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+        try "host id\n".write(toFile: "\(outside)/machine-id", atomically: true, encoding: .utf8)
+        symlink(outside, "\(root)/etc/apt/sources.list.d")
+        symlink("\(outside)/machine-id", "\(root)/etc/machine-id")
+        let repository = Lockfile.Repository(
+            name: "main", url: "http://127.0.0.1:9/debian", suite: "stable",
+            release: .init(path: "dists/stable/InRelease", sha256: SHA256Digest.of([1]), size: nil), date: nil,
+            indexes: [])
+        _ = try AptSources.write(
+            root: root, repositories: [repository],
+            specs: [RepositorySpec(name: "main", url: "http://127.0.0.1:9/debian", suite: "stable", trusted: true)])
+        try Finalizer.resetMachineID(root: root)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == ["machine-id"])
+        #expect(try String(contentsOfFile: "\(outside)/machine-id", encoding: .utf8) == "host id\n")
+        // The link's target is taken inside the tree.
+        #expect(try String(contentsOfFile: "\(root)\(outside)/strata.sources", encoding: .utf8).contains("Trusted: yes"))
+        // Reading or removing what is not there creates nothing on the way.
+        let tree = try RootedPath(root: root)
+        defer { tree.close() }
+        #expect(try tree.read("no/such/dir/file") == nil)
+        #expect(try tree.remove("no/such/dir/file") == false)
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/no"))
+    }
+
     @Test("export then commit: the tar is the same bytes twice, and an identical commit is the one the ref names")
     func exportAndCommitStages() async throws {
         let work = try TemporaryDirectory.make(prefix: "strata-stage")

@@ -8,6 +8,7 @@
 // matched file a package ships is left in place.
 import Foundation
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 #if canImport(Glibc)
@@ -69,10 +70,10 @@ public enum Finalizer {
 
     /// Empties /etc/machine-id when the tree has one.
     public static func resetMachineID(root: String) throws {
-        try FileSystem.requireRealDirectories("etc", in: root)
-        let path = "\(root)/etc/machine-id"
-        var st = stat()
-        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
-        guard truncate(path, 0) == 0 else { throw StrataError(.io, "cannot empty \(path)") }
+        let tree = try RootedPath(root: root)
+        defer { tree.close() }
+        guard let fd = try tree.openFile("etc/machine-id", flags: O_WRONLY) else { return }
+        defer { close(fd) }
+        guard ftruncate(fd, 0) == 0 else { throw StrataError(.io, "cannot empty \(root)/etc/machine-id") }
     }
 }
