@@ -31,6 +31,9 @@ public struct Builder: Sendable {
         public var commit: SHA256Digest
         public var imported: Int
         public var usedOverlay: Bool
+        /// The lockfile, template and pipeline were those of the ref's commit: it was exported,
+        /// and fetch, import, compose, configure and commit were skipped.
+        public var reused = false
     }
 
     public let store: Store
@@ -65,7 +68,35 @@ public struct Builder: Sendable {
         let job = Job(
             spec: spec, lock: lock, output: output, format: format, urls: urls,
             epoch: sourceDateEpoch ?? lock.newestIndexDate ?? 0, keepFailed: keepFailed)
+        // An unchanged rebuild is a lookup: the commit built from these very inputs, exported.
+        if let (id, commit) = try Committer(store: store).unchanged(spec, lock: lock, epoch: job.epoch) {
+            report("unchanged: \(Committer.ref(for: spec)) is built from this lockfile and template; exporting it")
+            let store = self.store
+            let stats = try await Offload.run {
+                try Self.export(commit, from: store, to: output, format: format, report: { _ in })
+            }
+            let digest: SHA256Digest? = format == .directory ? nil : try SHA256Digest.of(file: output)
+            return Result(
+                packages: lock.packages.count, files: stats.files, bytes: stats.bytes, output: output,
+                outputDigest: digest, commit: id, imported: 0, usedOverlay: false, reused: true)
+        }
         return try await run(job, with: packager)
+    }
+
+    /// Writes the tree of `commit` to `output` as the build that made it did: a checkout of the
+    /// tree (hardlinks to the store's objects) exported with the commit's epoch.
+    @available(*, noasync)
+    public static func export(
+        _ commit: Commit, from store: Store, to output: String, format: OutputFormat,
+        report: (String) -> Void
+    ) throws -> (files: Int, bytes: UInt64) {
+        let scratch = try Scratch(storeRoot: store.root)
+        defer { scratch.remove() }
+        report("export: checking out tree \(commit.tree.hex.prefix(12))…")
+        let checkout = try Checkout(store: store).run(tree: commit.tree, into: scratch.lower)
+        report("export: \(output)")
+        return try Exporter.export(
+            root: scratch.lower, to: output, format: format, clampMtime: commit.timestamp, hardlinks: checkout.hardlinks)
     }
 
     /// One build's inputs.

@@ -49,13 +49,15 @@ extension Store {
             let path = relative.isEmpty ? "." : relative
             let type = st.st_mode & S_IFMT
             var metadata = FileMetadata(mode: UInt32(st.st_mode) & 0o7777, uid: st.st_uid, gid: st.st_gid)
+            // What an export of this tree dates the path with (files carry theirs in the object).
+            let dated = clampMtime.map { min($0, Int64(st.st_mtim.tv_sec)) }
             switch type {
             case S_IFDIR:
                 let fd = open(absolute, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 guard fd >= 0 else { throw Self.ioError("cannot open", absolute) }
                 metadata.xattrs = try Self.readXattrs(fd: fd, path: absolute)
                 close(fd)
-                entries.append(.directory(path, metadata: metadata))
+                entries.append(TreeEntry(path: path, kind: .directory, metadata: metadata, mtime: dated))
             case S_IFREG:
                 let key = "\(st.st_dev):\(st.st_ino)"
                 if hardlinks.contains(path), let first = firstPath[key] {
@@ -79,7 +81,7 @@ extension Store {
                 let n = readlink(absolute, &buffer, 4096)
                 guard n >= 0 else { throw Self.ioError("cannot read link", absolute) }
                 let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                entries.append(.symlink(path, target: target, metadata: metadata))
+                entries.append(TreeEntry(path: path, kind: .symlink, metadata: metadata, target: target, mtime: dated))
             case S_IFCHR, S_IFBLK:
                 let dev = UInt64(st.st_rdev)
                 let major = UInt32(((dev >> 8) & 0xfff) | ((dev >> 32) & 0xffff_f000))
@@ -87,9 +89,9 @@ extension Store {
                 entries.append(
                     TreeEntry(
                         path: path, kind: type == S_IFCHR ? .characterDevice : .blockDevice, metadata: metadata,
-                        major: major, minor: minor))
+                        major: major, minor: minor, mtime: dated))
             case S_IFIFO:
-                entries.append(TreeEntry(path: path, kind: .fifo, metadata: metadata))
+                entries.append(TreeEntry(path: path, kind: .fifo, metadata: metadata, mtime: dated))
             default:
                 continue  // sockets are not part of a template
             }

@@ -173,3 +173,15 @@ public enum Ownership {
         }
     }
 }
+
+extension Ownership {
+    /// Sets extended attributes on the file or directory open as `fd` (a checkout's directories).
+    public static func setXattrs(_ xattrs: [String: [UInt8]], fd: Int32, path: String) throws {
+        for name in xattrs.keys.sorted() {
+            let value = xattrs[name] ?? []
+            guard value.withUnsafeBytes({ strata_fsetxattr(fd, name, $0.baseAddress, $0.count) }) == 0 else {
+                throw Store.ioError("cannot set xattr \(name) on", path)
+            }
+        }
+    }
+}

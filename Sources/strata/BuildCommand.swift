@@ -130,7 +130,10 @@ extension Strata {
                 report.clear()
                 print(
                     "built \(spec.target) --set \(spec.set) (\(spec.architecture)): \(result.packages) packages "
-                        + "(\(result.imported) newly imported), \(result.files) files, \(size), "
+                        + (result.reused
+                            ? "(unchanged: the committed tree exported; fetch, import, compose, configure skipped), "
+                            : "(\(result.imported) newly imported), ")
+                        + "\(result.files) files, \(size), "
                         + "\(String(format: "%.1f", seconds)) s -> \(result.output)\(digest)")
             } }
         }

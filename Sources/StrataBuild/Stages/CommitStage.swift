@@ -9,6 +9,37 @@ import StrataTemplate
 struct Committer {
     let store: Store
 
+    /// What a commit's trees are made by: a commit of another version is never reused as an
+    /// unchanged rebuild (its manifest may lack what an export reads). 1: directories, links and
+    /// devices dated in the manifest.
+    static let pipelineVersion = "1"
+
+    /// The ref a template's builds are named by: `debian/12/minbase/amd64`.
+    static func ref(for spec: TemplateSpec) -> String {
+        "\(spec.target.split(separator: "/").prefix(2).joined(separator: "/"))/\(spec.set)/\(spec.architecture.debian)"
+    }
+
+    /// The metadata a commit of `spec` from `lock` carries.
+    static func metadata(_ spec: TemplateSpec, _ lock: Lockfile) -> [String: String] {
+        var metadata = [
+            "packages": String(lock.packages.count), "configDigest": spec.configDigest.hex,
+            "pipeline": pipelineVersion,
+        ]
+        // The command line's hooks are not in the configuration digest: the commit names them.
+        if let hooks = spec.hooksDigest { metadata["hooks"] = hooks.hex }
+        return metadata
+    }
+
+    /// The commit the ref of `spec` names when it was built from exactly these inputs (lockfile
+    /// bytes, template configuration, hooks, epoch, pipeline): an unchanged rebuild exports it.
+    func unchanged(_ spec: TemplateSpec, lock: Lockfile, epoch: Int64) throws -> (SHA256Digest, Commit)? {
+        guard let id = try store.ref(Self.ref(for: spec)), let commit = try? store.readCommit(id),
+            commit.lockDigest == SHA256Digest.of(try lock.encoded()), commit.timestamp == epoch,
+            commit.metadata == Self.metadata(spec, lock), store.containsTree(commit.tree)
+        else { return nil }
+        return (id, commit)
+    }
+
     func commit(
         root: String, hardlinks: Set<String>, knownObjects: [String: ObjectID], clampMtime: Int64, lock: Lockfile,
         spec: TemplateSpec
@@ -16,11 +47,9 @@ struct Committer {
         try store.withWriterLock {
             let tree = try store.checkIn(
                 directory: root, hardlinks: hardlinks, knownObjects: knownObjects, clampMtime: clampMtime)
-            let ref = "\(spec.target.split(separator: "/").prefix(2).joined(separator: "/"))/\(spec.set)/\(spec.architecture.debian)"
+            let ref = Self.ref(for: spec)
             let parent = try store.ref(ref)
-            var metadata = ["packages": String(lock.packages.count), "configDigest": spec.configDigest.hex]
-            // The command line's hooks are not in the configuration digest: the commit names them.
-            if let hooks = spec.hooksDigest { metadata["hooks"] = hooks.hex }
+            let metadata = Self.metadata(spec, lock)
             let commit = Commit(
                 tree: tree, parents: parent.map { [$0] } ?? [], lockDigest: SHA256Digest.of(try lock.encoded()),
                 origin: ["target": spec.target, "set": spec.set, "architecture": spec.architecture.debian],
