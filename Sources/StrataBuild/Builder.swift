@@ -60,16 +60,18 @@ public struct Builder: Sendable {
     ///     in the lockfile.
     ///   - keepFailed: when a stage after compose fails, leave the tree (the overlay mounted)
     ///     for inspection instead of removing it; `strata gc` removes it later.
+    ///   - rebuild: run every stage even when the ref's commit was built from these very inputs
+    ///     (otherwise that commit is exported: an unchanged rebuild is a lookup).
     public func build(
         spec: TemplateSpec, lock: Lockfile, output: String, format: OutputFormat, urls: [String: String] = [:],
-        sourceDateEpoch: Int64? = nil, keepFailed: Bool = false
+        sourceDateEpoch: Int64? = nil, keepFailed: Bool = false, rebuild: Bool = false
     ) async throws -> Result {
         let packager = try packagers.packager(for: spec.family)
         let job = Job(
             spec: spec, lock: lock, output: output, format: format, urls: urls,
             epoch: sourceDateEpoch ?? lock.newestIndexDate ?? 0, keepFailed: keepFailed)
         // An unchanged rebuild is a lookup: the commit built from these very inputs, exported.
-        if let (id, commit) = try Committer(store: store).unchanged(spec, lock: lock, epoch: job.epoch) {
+        if !rebuild, let (id, commit) = try Committer(store: store).unchanged(spec, lock: lock, epoch: job.epoch) {
             report("unchanged: \(Committer.ref(for: spec)) is built from this lockfile and template; exporting it")
             let store = self.store
             let stats = try await Offload.run {

@@ -51,6 +51,9 @@ extension Strata {
         @Flag(help: "When a maintainer script or a later stage fails, keep the tree (mounted) for inspection; `strata gc` removes it.")
         var keepFailed = false
 
+        @Flag(help: "Run every stage even when the store holds a build of this very lockfile and template (which is otherwise exported as it is).")
+        var rebuild = false
+
         @Flag(name: .shortAndLong, help: "Print only the summary line (and errors).")
         var quiet = false
 
@@ -123,7 +126,7 @@ extension Strata {
                 for repository in spec.repositories { urls[repository.name] = try? planner.mirrors.url(for: repository) }
                 let result = try await builder.build(
                     spec: spec, lock: lockfile, output: target.path, format: target.format, urls: urls,
-                    sourceDateEpoch: epoch, keepFailed: keepFailed)
+                    sourceDateEpoch: epoch, keepFailed: keepFailed, rebuild: rebuild)
                 let seconds = Date().timeIntervalSince(start)
                 let size = ByteCountFormatter.string(fromByteCount: Int64(result.bytes), countStyle: .file)
                 let digest = result.outputDigest.map { " sha256 \($0.hex)" } ?? ""

@@ -44,6 +44,38 @@ extension Strata {
         }
     }
 
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a committed template out again, byte-identical to the build that made it.")
+        @Argument(help: "A ref (debian/12/minbase/amd64), a prefix naming one ref, or a commit id or its prefix.")
+        var ref: String
+        @Option(name: .shortAndLong, help: "Where to write: a name with the format's suffix, or DIR/ for a directory.")
+        var output: String
+        @Option(help: "The output format: \(OutputTarget.formatNames); default: from the name.")
+        var format: String?
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try storeOptions.existingStore()
+                let id = try store.resolveCommit(ref)
+                let commit = try store.readCommit(id)
+                let target = try OutputTarget.resolve(output: output, format: format, defaultBase: "export")
+                try target.checkWritable()
+                let start = Date()
+                let stats = try await Offload.run {
+                    try Builder.export(commit, from: store, to: target.path, format: target.format) { _ in }
+                }
+                let digest = target.format == .directory ? "" : " sha256 \(try SHA256Digest.of(file: target.path).hex)"
+                let size = ByteCountFormatter.string(fromByteCount: Int64(stats.bytes), countStyle: .file)
+                print(
+                    "exported \(id.hex.prefix(12)) (\(commit.origin["target"] ?? "?") --set \(commit.origin["set"] ?? "?")): "
+                        + "\(stats.files) files, \(size), \(String(format: "%.1f", Date().timeIntervalSince(start))) s -> "
+                        + "\(target.path)\(digest)")
+            }
+        }
+    }
+
     struct GC: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "gc", abstract: "Remove store objects, trees and commits that no ref reaches; optionally unused package blobs.")
