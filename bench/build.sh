@@ -28,9 +28,10 @@
 #   mmdebstrap   --variant=minbase bookworm, three source lines on the local server; it downloads
 #                the .debs from the server on every run (its warm cache) and runs dpkg
 #   strata empty `strata build` into a fresh, empty store (fetch from the server, import, …)
-#   strata warm  the same command again on that store (packages imported, the previous build
-#                committed). strata has no lookup for an unchanged lock and template yet, so this
-#                is also the "unchanged rebuild" case.
+#   strata warm  the same command again on that store with --rebuild (packages imported, every
+#                stage run again)
+#   strata unchanged  the same command once more, without --rebuild: the lockfile and template
+#                are the committed build's, so strata exports that commit (a lookup)
 set -euo pipefail
 export LC_ALL=C
 
@@ -171,9 +172,9 @@ while read -r dir suite component; do
 done < <(jq -r --argjson d "$DIRS" '.repositories[] | "\($d[.name]) \(.suite) \(.indexes[0].path | split("/")[2])"' "$LOCK")
 SUITE=$(jq -r '.repositories[0].suite' "$LOCK")
 MM_CMD=(mmdebstrap --quiet --variant=minbase --architectures="$ARCH" "$SUITE" "$TMP/out/mmdebstrap.tar" "${SOURCES[@]}")
-strata_cmd() { # STORE SET LOCK
+strata_cmd() { # STORE SET LOCK [--rebuild]
     printf '%s\0' "$S" build "$TARGET" --set "$2" "${SET_ARGS[@]}" --store "$1" "${MIRROR_ARGS[@]}" \
-        --lock "$3" --locked -o "$TMP/out/strata.tar"
+        --lock "$3" --locked -o "$TMP/out/strata.tar" "${@:4}"
 }
 run_strata() { # STORE SET LOCK: one build, its summary line into $TMP/last.summary
     local cmd
@@ -200,7 +201,7 @@ echo "output:     uncompressed tar for both; SOURCE_DATE_EPOCH=$EPOCH"
 
 # --- timed runs, interleaved ----------------------------------------------------------------------
 say "timing: $RUNS rounds of mmdebstrap / strata empty store / strata warm store (order alternates)"
-mm_us=() empty_us=() warm_us=()
+mm_us=() empty_us=() warm_us=() same_us=()
 for ((i = 0; i < RUNS; i++)); do
     store=$TMP/store-$i
     mkdir -p "$store"
@@ -211,21 +212,26 @@ for ((i = 0; i < RUNS; i++)); do
     timed empty_us run_strata "$store" minbase "$L_MIN"
     empty_line=$(cat "$TMP/last.summary")
     rm -f "$TMP/out/strata.tar"
-    timed warm_us run_strata "$store" minbase "$L_MIN"
+    timed warm_us run_strata "$store" minbase "$L_MIN" --rebuild
     warm_line=$(cat "$TMP/last.summary")
+    rm -f "$TMP/out/strata.tar"
+    timed same_us run_strata "$store" minbase "$L_MIN"
+    same_line=$(cat "$TMP/last.summary")
     rm -f "$TMP/out/strata.tar"
     if ((i % 2 == 1)); then
         timed mm_us run_mm
         rm -f "$TMP/out/mmdebstrap.tar"
     fi
     ((i == RUNS - 1)) || rm -rf "$store"
-    printf 'round %d: mmdebstrap %.2f s, strata empty store %.2f s, warm store %.2f s; load average %s\n' $((i + 1)) \
+    printf 'round %d: mmdebstrap %.2f s, strata empty store %.2f s, warm store %.2f s, unchanged %.2f s; load average %s\n' $((i + 1)) \
         "$(awk -v u="${mm_us[-1]}" 'BEGIN { print u / 1e6 }')" "$(awk -v u="${empty_us[-1]}" 'BEGIN { print u / 1e6 }')" \
-        "$(awk -v u="${warm_us[-1]}" 'BEGIN { print u / 1e6 }')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+        "$(awk -v u="${warm_us[-1]}" 'BEGIN { print u / 1e6 }')" "$(awk -v u="${same_us[-1]}" 'BEGIN { print u / 1e6 }')" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)"
 done
 WARM_STORE=$TMP/store-$((RUNS - 1))
 echo "strata empty store: $empty_line"
 echo "strata warm store:  $warm_line"
+echo "strata unchanged:   $same_line"
 echo "load average after the timed runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- standard after minbase -----------------------------------------------------------------------
@@ -259,7 +265,7 @@ echo "strata standard:    $std_line"
 # --- diagnostic run (untimed): strata's stages, timestamped ---------------------------------------
 stages() { # STORE: one minbase build with each stderr line prefixed by seconds since the start
     local cmd t0 line
-    mapfile -d '' -t cmd < <(strata_cmd "$1" minbase "$L_MIN")
+    mapfile -d '' -t cmd < <(strata_cmd "$1" minbase "$L_MIN" --rebuild)
     t0=$EPOCHREALTIME
     { "${cmd[@]}" 2>&1 1>&3 3>&- | while IFS= read -r line; do
         awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$line" 'BEGIN { printf "  %7.3f  %s\n", b - a, l }'
@@ -288,10 +294,12 @@ stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
 read -r mm_med mm_min mm_max < <(stats "${mm_us[@]}")
 read -r e_med e_min e_max < <(stats "${empty_us[@]}")
 read -r w_med w_min w_max < <(stats "${warm_us[@]}")
+read -r u_med u_min u_max < <(stats "${same_us[@]}")
 ratio() { awk -v s="$1" -v a="$2" 'BEGIN { printf "%.3f", s / a }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t ? "met" : "MISSED") }'; }
 r_e=$(ratio "$e_med" "$mm_med")
 r_w=$(ratio "$w_med" "$mm_med")
+r_u=$(ratio "$u_med" "$mm_med")
 isize_b=$((isize_kib * 1024))
 grew=$((obj_after - obj_before))
 
@@ -299,13 +307,14 @@ echo
 echo "machine: $(nproc) CPUs, Debian $(cat /etc/debian_version), $RUNS runs each, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-20s %8s %8s %8s\n' case median min max
 printf '%-20s %6s s %6s s %6s s\n' mmdebstrap "$mm_med" "$mm_min" "$mm_max" \
-    "strata empty store" "$e_med" "$e_min" "$e_max" "strata warm store" "$w_med" "$w_min" "$w_max"
+    "strata empty store" "$e_med" "$e_min" "$e_max" "strata warm store" "$w_med" "$w_min" "$w_max" \
+    "strata unchanged" "$u_med" "$u_min" "$u_max"
 printf 'build minbase: warm store strata %s s, mmdebstrap %s s, ratio %s (target <= 0.15: %s)\n' \
     "$w_med" "$mm_med" "$r_w" "$(verdict "$r_w" 0.15)"
 printf 'build minbase: empty store, warm cache strata %s s, mmdebstrap %s s, ratio %s (target <= 0.5: %s)\n' \
     "$e_med" "$mm_med" "$r_e" "$(verdict "$r_e" 0.5)"
-printf 'build minbase: unchanged rebuild strata %s s (the warm-store runs: no lookup path yet), mmdebstrap %s s, ratio %s (target <= 0.05: %s)\n' \
-    "$w_med" "$mm_med" "$r_w" "$(verdict "$r_w" 0.05)"
+printf 'build minbase: unchanged rebuild strata %s s (the committed tree exported), mmdebstrap %s s, ratio %s (target <= 0.05: %s)\n' \
+    "$u_med" "$mm_med" "$r_u" "$(verdict "$r_u" 0.05)"
 printf 'build standard after minbase: %s s; %s packages added, %s newly imported (target: only those: %s)\n' \
     "$(awk -v u="$std_us" 'BEGIN { printf "%.2f", u / 1e6 }')" "$added" "${std_imported:-?}" \
     "$([[ ${std_imported:-x} == "$added" ]] && echo met || echo MISSED)"

@@ -20,8 +20,8 @@
 #   dnf          dnf -y --installroot=R install <every package>, a fresh root and a fresh dnf cache
 #                each run (it downloads from the loopback server and runs rpm), then tar of R
 #   strata empty `strata build` into a fresh, empty store (fetch, import, compose, rpmdb, …)
-#   strata warm  the same build again on that store (packages imported; every stage runs again:
-#                there is no lookup for an unchanged lock yet)
+#   strata warm  the same build again on that store with --rebuild (packages imported; every
+#                stage runs again: without it, an unchanged rebuild only exports the commit)
 set -euo pipefail
 export LC_ALL=C
 
@@ -115,8 +115,8 @@ SET_ARGS=(--set all --arch amd64 --templates "$TMP/templates")
 rm -rf "$TMP/lock-store"
 export SOURCE_DATE_EPOCH=$(jq -r '[.repositories[].date | fromdateiso8601] | max' "$TMP/all.lock.json")
 
-run_strata() { # STORE
-    "$S" build bench-el/1 "${SET_ARGS[@]}" --store "$1" --lock "$TMP/all.lock.json" --locked \
+run_strata() { # STORE [--rebuild]
+    "$S" build bench-el/1 "${SET_ARGS[@]}" --store "$1" --lock "$TMP/all.lock.json" --locked "${@:2}" \
         -o "$TMP/out/strata.tar" >"$TMP/last.summary" 2>"$TMP/last.stderr" ||
         { cat "$TMP/last.stderr" >&2; die "strata build failed"; }
     rm -f "$TMP/out/strata.tar"
@@ -154,7 +154,7 @@ for ((i = 0; i < RUNS; i++)); do
     ((i % 2 == 0)) && timed dnf_us run_dnf
     timed empty_us run_strata "$store"
     empty_line=$(cat "$TMP/last.summary")
-    timed warm_us run_strata "$store"
+    timed warm_us run_strata "$store" --rebuild
     warm_line=$(cat "$TMP/last.summary")
     ((i % 2 == 1)) && timed dnf_us run_dnf
     rm -rf "$store"
@@ -169,7 +169,7 @@ echo "strata warm store:  $warm_line"
 stages() { # STORE: one build with each stderr line prefixed by seconds since the start
     local t0 line
     t0=$EPOCHREALTIME
-    { "$S" build bench-el/1 "${SET_ARGS[@]}" --store "$1" --lock "$TMP/all.lock.json" --locked \
+    { "$S" build bench-el/1 "${SET_ARGS[@]}" --store "$1" --lock "$TMP/all.lock.json" --locked --rebuild \
         -o "$TMP/out/strata.tar" 2>&1 1>&3 3>&- | while IFS= read -r line; do
         awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$line" 'BEGIN { printf "  %7.3f  %s\n", b - a, l }'
     done; } 3>&1

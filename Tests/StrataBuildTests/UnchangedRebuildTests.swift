@@ -65,8 +65,8 @@ struct UnchangedRebuildTests {
                 let exported = "\(work)/export-\(name)"
                 _ = try await Offload.run { try Builder.export(commit, from: store, to: exported, format: format) { _ in } }
                 if format == .directory {
-                    let a = try TreeListing.read(root: "\(work)/built-dir")
-                    let b = try TreeListing.read(root: "\(work)/export-dir")
+                    let a = try await Offload.run { try TreeListing.read(root: "\(work)/built-dir") }
+                    let b = try await Offload.run { try TreeListing.read(root: "\(work)/export-dir") }
                     #expect(a.diff(against: b, compareModificationTimes: true).isEmpty, "\(a.diff(against: b, compareModificationTimes: true))")
                 } else {
                     #expect(

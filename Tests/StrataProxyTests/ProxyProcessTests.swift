@@ -52,13 +52,13 @@ struct ProxyProcessTests {
         let expected = try Data(contentsOf: URL(fileURLWithPath: "\(tree)/\(big)"))
         let cache = try TemporaryDirectory.make(prefix: "killedproxy")
         try await LoopbackHTTPServer.withServer(serving: tree) { upstream in
-            upstream.setFault(.throttle(64 * 1024, every: .milliseconds(50)), for: "/\(big)")
+            upstream.setFault(.throttle(16 * 1024, every: .milliseconds(100)), for: "/\(big)")
             let (process, port, _) = try Self.launch(cache: cache, backend: "up=\(upstream.baseURL)")
             // A client starts the download; the proxy dies a moment later.
             async let client = RawHTTPClient.exchange(
                 port: port, RawHTTPClient.request("GET", "/up/\(big)", port: port), idleTimeout: .seconds(5))
-            // Killed once the download is under way in tmp/ (the throttle makes it take 1.6 s);
-            // polled, not slept for: a loaded machine may take longer to get there.
+            // Killed once the download is under way in tmp/ (the throttle makes it take 13 s, so a
+            // loaded machine whose tasks run late still finds it there); polled, not slept for.
             var partial = [String]()
             for _ in 0..<200 where partial.isEmpty {
                 try await Task.sleep(for: .milliseconds(50))
