@@ -138,6 +138,8 @@ extension Strata {
                             : "(\(result.imported) newly imported), ")
                         + "\(result.files) files, \(size), "
                         + "\(String(format: "%.1f", seconds)) s -> \(result.output)\(digest)")
+                let times = report.stageTimes()
+                if !times.isEmpty { report.note("stages: \(times)") }
             } }
         }
     }
@@ -151,10 +153,41 @@ final class Reporter: Sendable {
     /// Whether a stage line is on the terminal's last line now.
     private let pending = LockedBox(false)
 
+    /// Each stage (`fetch` of `fetch: …`) in the order it began, its seconds so far, and the one
+    /// running now with its start.
+    private let stages = LockedBox(
+        (order: [String](), seconds: [String: Double](), current: String?.none, since: Date?.none))
+
     init(quiet: Bool) { self.quiet = quiet }
+
+    /// Notes the stage a line belongs to: a line of another stage ends the one before.
+    private func track(_ text: String) {
+        // `stage: detail`, or a line that is a stage's name alone (`finalize`).
+        let stage = String(text[..<(text.firstIndex(of: ":") ?? text.endIndex)])
+        guard !stage.isEmpty, !stage.contains(" ") else { return }
+        let now = Date()
+        stages.update { state in
+            guard state.current != stage else { return }
+            if let current = state.current, let since = state.since {
+                state.seconds[current, default: 0] += now.timeIntervalSince(since)
+            }
+            if !state.order.contains(stage) { state.order.append(stage) }
+            state.current = stage
+            state.since = now
+        }
+    }
+
+    /// `fetch 0.19 s, import 6.42 s, …`: each stage's time, the running one ended now.
+    func stageTimes() -> String {
+        track("end:")
+        return stages.get().order.filter { $0 != "end" }.map { stage in
+            "\(stage) \(String(format: "%.2f", stages.get().seconds[stage] ?? 0)) s"
+        }.joined(separator: ", ")
+    }
 
     /// A transient stage line.
     func line(_ text: String) {
+        track(text)
         guard !quiet else { return }
         if terminal {
             pending.set(true)
@@ -166,6 +199,7 @@ final class Reporter: Sendable {
 
     /// A line that stays, also on a terminal.
     func note(_ text: String) {
+        track(text)
         guard !quiet else { return }
         clear()
         FileHandle.standardError.write(Data("\(text)\n".utf8))
