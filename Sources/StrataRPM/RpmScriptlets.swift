@@ -87,7 +87,7 @@ struct RpmScriptlets {
     private mutating func runClassicTriggers() throws {
         let installed = Set(packages.map(\.name))
         for package in packages {
-            for trigger in package.record.header.triggers where trigger.kind.rawValue == "triggerin" {
+            for trigger in package.record.header.triggers where trigger.kind == .in {
                 guard trigger.conditions.contains(where: { installed.contains($0.name) }) else { continue }
                 try execute(
                     "\(package.record.header.nevra) %triggerin", interpreter: trigger.interpreter, body: trigger.body,

@@ -142,3 +142,22 @@ struct RpmPackagerTests {
         #expect(try store.fsck().isClean)
     }
 }
+
+@Suite("Mirror roles from a host's yum.repos.d")
+struct HostYumReposTests {
+    @Test("each repository id with a baseurl is a role: the first URL, no trailing slash; no baseurl, no role")
+    func roles() throws {
+        let root = try TemporaryDirectory.make(prefix: "strata-yum")
+        try FileManager.default.createDirectory(atPath: "\(root)/etc/yum.repos.d", withIntermediateDirectories: true)
+        try """
+            [rocky]
+            name=Rocky
+            baseurl = http://127.0.0.1:9/rocky/ http://127.0.0.1:9/other/
+            [metalink-only]
+            metalink=http://127.0.0.1:9/metalink
+            """.write(toFile: "\(root)/etc/yum.repos.d/a.repo", atomically: true, encoding: .utf8)
+        try "[ignored]\nbaseurl=http://127.0.0.1:9/x\n".write(
+            toFile: "\(root)/etc/yum.repos.d/b.repo.disabled", atomically: true, encoding: .utf8)
+        #expect(HostYumRepos.mirrorRoles(root: root) == ["rocky": "http://127.0.0.1:9/rocky"])
+    }
+}
