@@ -194,8 +194,8 @@ extension Builder {
                 "\(stamp)-\(spec.target.replacingOccurrences(of: "/", with: "-"))-\(spec.set)-\(spec.architecture).configure.log"
             let path = "\(store.logsDirectory)/\(name)"
             do {
-                try FileSystem.writeAtomically(
-                    Array("# \(output.what), exit \(output.status)\n\(output.text)".utf8), to: path)
+                try store.blobs.replace(
+                    path, with: Array("# \(output.what), exit \(output.status)\n\(output.text)".utf8), hint: "log")
                 error.message += "\nthe whole output: \(path)"
             } catch let writing {
                 error.message += "\n(the whole output could not be kept: \(StrataError.reason(of: writing)))"

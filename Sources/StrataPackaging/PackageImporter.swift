@@ -66,7 +66,7 @@ public struct PackageImporter: Sendable {
         let tree = try store.writeTree(manifest)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try FileSystem.writeAtomically(Array(try encoder.encode(record)), to: recordPath(blob))
+        try store.savePackageRecord(Array(try encoder.encode(record)), for: blob)
         try store.setPackageTree(blob: blob, tree: tree)
         return (try package(blob: blob, record: record, manifest: manifest), true)
     }

@@ -107,6 +107,11 @@ public struct Store: Sendable {
     /// Where a packager keeps its record of the imported package `blob`.
     public func packageRecordPath(_ blob: SHA256Digest) -> String { "\(recordsDirectory)/\(blob.hex).json" }
 
+    /// Saves a packager's record of the imported package `blob` (replaced atomically).
+    public func savePackageRecord(_ bytes: [UInt8], for blob: SHA256Digest) throws {
+        try blobs.replace(packageRecordPath(blob), with: bytes, hint: "record")
+    }
+
     /// Where the tree manifest `id` lives (whether or not it exists).
     public func treePath(_ id: SHA256Digest) -> String { "\(treesDirectory)/\(id.hex).json" }
 

@@ -19,9 +19,10 @@ public struct URLRecord: Codable, Sendable, Equatable {
 }
 
 public struct URLRecords: Sendable {
-    let directory: String
+    let store: BlobStore
+    var directory: String { "\(store.root)/urls" }
 
-    public init(store: BlobStore) { directory = "\(store.root)/urls" }
+    public init(store: BlobStore) { self.store = store }
 
     private func path(for url: String) -> String { "\(directory)/\(SHA256Digest.of(Array(url.utf8)).hex)" }
 
@@ -36,6 +37,6 @@ public struct URLRecords: Sendable {
     public func save(_ record: URLRecord) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try FileSystem.writeAtomically(Array(try encoder.encode(record)), to: path(for: record.url))
+        try store.replace(path(for: record.url), with: Array(try encoder.encode(record)), hint: "url")
     }
 }
