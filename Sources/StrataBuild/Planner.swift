@@ -21,14 +21,19 @@ public struct Planner: Sendable {
     public typealias Resolution = StrataPackaging.Resolution
 
     /// Resolves `spec` against its repositories as they are now.
-    /// - Parameter why: a package name to explain (`strata resolve --why`).
+    /// A lock resolved before from the same inputs (the same signed indexes, template and strata)
+    /// is the answer without solving, unless `resolveAgain`.
+    /// - Parameters:
+    ///   - why: a package name to explain (`strata resolve --why`); always solves.
+    ///   - resolveAgain: solve even when the store has a lock of the same inputs.
     /// - Throws: ``StrataError``: `.verificationFailed` for an index that does not verify,
     ///   `.unsatisfiable` with libsolv's problems, `.notFound` for a requested name nothing provides.
-    public func resolve(_ spec: TemplateSpec, why: String? = nil) async throws -> Resolution {
+    public func resolve(_ spec: TemplateSpec, why: String? = nil, resolveAgain: Bool = false) async throws -> Resolution {
         try mirrors.check(spec)
         let packager = try packagers.packager(for: spec.family)
         var urls = [String: String]()
         for repository in spec.repositories { urls[repository.name] = try mirrors.url(for: repository) }
-        return try await packager.resolve(ResolveRequest(spec: spec, urls: urls, why: why), fetcher: fetcher)
+        return try await packager.resolve(
+            ResolveRequest(spec: spec, urls: urls, why: why, resolveAgain: resolveAgain), fetcher: fetcher)
     }
 }

@@ -8,15 +8,16 @@ public enum OpenPGP {
     /// stands outside the signature is never returned.
     /// - Throws: ``StrataError`` `.verificationFailed` naming `what` and gpgv's reason.
     public static func verifyClearsigned(_ path: String, keyring: String, what: String) throws -> [UInt8] {
-        let keyringPath = try binaryKeyring(keyring)
-        let out = try runGpgv(["--keyring", keyringPath, "--output", "-", path], what: what, keyring: keyring)
-        return out.stdout
+        try withBinaryKeyring(keyring) { keyringPath in
+            try runGpgv(["--keyring", keyringPath, "--output", "-", path], what: what, keyring: keyring).stdout
+        }
     }
 
     /// Verifies a detached signature (`Release.gpg`, `repomd.xml.asc`) over `path`.
     public static func verifyDetached(_ path: String, signature: String, keyring: String, what: String) throws {
-        let keyringPath = try binaryKeyring(keyring)
-        _ = try runGpgv(["--keyring", keyringPath, signature, path], what: what, keyring: keyring)
+        try withBinaryKeyring(keyring) { keyringPath in
+            _ = try runGpgv(["--keyring", keyringPath, signature, path], what: what, keyring: keyring)
+        }
     }
 
     private static func runGpgv(_ arguments: [String], what: String, keyring: String) throws -> Command.Output {
@@ -42,22 +43,28 @@ public enum OpenPGP {
         return output
     }
 
-    /// gpgv reads binary keyrings only; an armored one is converted once into a cache beside /tmp.
-    private static func binaryKeyring(_ keyring: String) throws -> String {
+    /// gpgv reads binary keyrings only; an armored one is dearmored into a file of this
+    /// process's own (created exclusively, mode 0600, removed afterwards), never into a name in a
+    /// shared directory that another user could have made first.
+    private static func withBinaryKeyring<T>(_ keyring: String, _ body: (String) throws -> T) throws -> T {
         guard FileManager.default.isReadableFile(atPath: keyring) else {
             throw StrataError(.notFound, "keyring \(keyring) does not exist or cannot be read")
         }
         let head = (try? FileReader.readAll(keyring).prefix(32)) ?? []
-        guard head.starts(with: Array("-----BEGIN".utf8)) else { return keyring }
+        guard head.starts(with: Array("-----BEGIN".utf8)) else { return try body(keyring) }
         guard let gpg = Command.which("gpg") else {
             throw StrataError(.toolFailed, "\(keyring) is ASCII-armored; dearmoring it needs gpg (apt-get install gpg)")
         }
         let out = try Command.runBlocking(gpg, ["--dearmor", "--output", "-", keyring])
         guard out.status == 0 else { throw StrataError(.invalidInput, "\(keyring): cannot dearmor: \(out.stderr)") }
-        let path = NSTemporaryDirectory() + "strata-keyring-\(SHA256Digest.of(out.stdout).hex.prefix(16)).gpg"
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: Data(out.stdout))
-        }
-        return path
+        var template = Array((NSTemporaryDirectory() + "strata-keyring.XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw StrataError(.io, "cannot create a file for the dearmored \(keyring)") }
+        let path = String(cString: template)
+        defer { unlink(path) }
+        let written = out.stdout.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == out.stdout.count else { throw StrataError(.io, "cannot write the dearmored \(keyring) to \(path)") }
+        return try body(path)
     }
 }

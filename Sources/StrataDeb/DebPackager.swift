@@ -51,8 +51,11 @@ public struct DebPackager: Packager {
         var indexes = [DebRepositoryIndexes]()
         for source in sources { indexes.append(try await client.fetchIndexes(source)) }
         let (store, why, fetched) = (fetcher.store, request.why, indexes)
-        // Solving is synchronous and can take a second: off the cooperative pool.
-        return try await Offload.run { try DebResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
+        let signed = Dictionary(uniqueKeysWithValues: indexes.map { ($0.source.name, $0.releaseDigest) })
+        return try await request.reusingLock(signedIndexes: signed, store: store) {
+            // Solving is synchronous and can take a second: off the cooperative pool.
+            try await Offload.run { try DebResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
+        }
     }
 
     public func importPackage(_ package: Lockfile.Package, blob: SHA256Digest, importer: PackageImporter) throws

@@ -69,7 +69,7 @@ public struct DebRepositoryClient: Sendable {
         let releaseDigest: SHA256Digest
         if let inRelease = try await fetcher.fetchMutable("\(dists)/InRelease") {
             releaseDigest = inRelease
-            releaseText = try verifiedText(clearsigned: store.path(of: inRelease), source: source, what: "\(dists)/InRelease")
+            releaseText = try verifiedText(clearsigned: inRelease, source: source, what: "\(dists)/InRelease")
         } else {
             guard let release = try await fetcher.fetchMutable("\(dists)/Release") else {
                 throw StrataError(.notFound, "\(dists): no InRelease or Release (is suite '\(source.suite)' right?)")
@@ -81,9 +81,8 @@ public struct DebRepositoryClient: Sendable {
                 guard let signature = try await fetcher.fetchMutable("\(dists)/Release.gpg") else {
                     throw StrataError(.verificationFailed, "\(dists)/Release is not signed (no Release.gpg)")
                 }
-                try OpenPGP.verifyDetached(
-                    store.path(of: release), signature: store.path(of: signature), keyring: try keyring(source),
-                    what: "\(dists)/Release")
+                try ResultCache(store: store).verifyDetached(
+                    release, signature: signature, keyring: try keyring(source), what: "\(dists)/Release")
             }
         }
         let what = "\(source.url)/\(releasePath)"
@@ -122,12 +121,14 @@ public struct DebRepositoryClient: Sendable {
         return keyring
     }
 
-    private func verifiedText(clearsigned path: String, source: DebRepositorySource, what: String) throws -> [UInt8] {
+    /// The signed text of a clearsigned blob, verified now or (the same bytes, the same keyring) before.
+    private func verifiedText(clearsigned blob: SHA256Digest, source: DebRepositorySource, what: String) throws -> [UInt8] {
+        let store = fetcher.store
         if source.trusted {
             Diagnostics.warning("repository '\(source.name)' is marked trusted: \(what) is NOT verified")
-            return try stripClearsign(FileReader.readAll(path), what: what)
+            return try stripClearsign(FileReader.readAll(store.path(of: blob)), what: what)
         }
-        return try OpenPGP.verifyClearsigned(path, keyring: try keyring(source), what: what)
+        return try ResultCache(store: store).verifiedClearsigned(blob, keyring: try keyring(source), what: what)
     }
 
     /// The text between the clearsign header and the signature, for trusted repositories only.

@@ -108,9 +108,14 @@ public struct Lockfile: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StrataError(.notFound, "\(path): cannot read the lockfile")
         }
-        let lock = try StrataError.decodeJSON(Lockfile.self, from: data, what: "\(path): not a strata lockfile")
+        return try decode(Array(data), what: path)
+    }
+
+    /// A lockfile from its bytes; `what` names them in errors.
+    public static func decode(_ bytes: [UInt8], what: String) throws -> Lockfile {
+        let lock = try StrataError.decodeJSON(Lockfile.self, from: Data(bytes), what: "\(what): not a strata lockfile")
         guard lock.lockfileVersion == currentVersion else {
-            throw StrataError(.invalidInput, "\(path): lockfile version \(lock.lockfileVersion); this strata reads \(currentVersion)")
+            throw StrataError(.invalidInput, "\(what): lockfile version \(lock.lockfileVersion); this strata reads \(currentVersion)")
         }
         return lock
     }

@@ -11,11 +11,14 @@ public struct ResolveRequest: Sendable {
     public var urls: [String: String]
     /// A package name to explain (`strata resolve --why`).
     public var why: String?
+    /// Solve even when a lock of the same inputs is in the store (`lock --resolve`, `build --rebuild`).
+    public var resolveAgain: Bool
 
-    public init(spec: TemplateSpec, urls: [String: String], why: String? = nil) {
+    public init(spec: TemplateSpec, urls: [String: String], why: String? = nil, resolveAgain: Bool = false) {
         self.spec = spec
         self.urls = urls
         self.why = why
+        self.resolveAgain = resolveAgain
     }
 
     /// The URL of a repository of the spec.
@@ -32,9 +35,12 @@ public struct Resolution: Sendable {
     public var lockfile: Lockfile
     /// The chain of dependencies from a requested package to the one asked about.
     public var why: [String]?
+    /// Whether the lock was one resolved before from the same inputs (nothing was solved).
+    public var reused: Bool
 
-    public init(lockfile: Lockfile, why: [String]?) {
+    public init(lockfile: Lockfile, why: [String]?, reused: Bool = false) {
         self.lockfile = lockfile
         self.why = why
+        self.reused = reused
     }
 }

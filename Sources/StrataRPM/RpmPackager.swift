@@ -42,8 +42,11 @@ public struct RpmPackager: Packager {
         var indexes = [RpmRepositoryIndexes]()
         for source in sources { indexes.append(try await client.fetchIndexes(source)) }
         let (spec, store, why, fetched) = (request.spec, fetcher.store, request.why, indexes)
-        // Solving is synchronous: off the cooperative pool.
-        return try await Offload.run { try RpmResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
+        let signed = Dictionary(uniqueKeysWithValues: indexes.map { ($0.source.name, $0.repomdDigest) })
+        return try await request.reusingLock(signedIndexes: signed, store: store) {
+            // Solving is synchronous: off the cooperative pool.
+            try await Offload.run { try RpmResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
+        }
     }
 
     public func importPackage(_ package: Lockfile.Package, blob: SHA256Digest, importer: PackageImporter) throws

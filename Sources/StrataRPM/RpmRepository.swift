@@ -93,8 +93,8 @@ public struct RpmRepositoryClient: Sendable {
                     "\(repomdURL) is not signed (no repomd.xml.asc); set `trusted: true` for repository '\(source.name)' only if you accept unverified packages"
                 )
             }
-            try OpenPGP.verifyDetached(
-                store.path(of: repomdDigest), signature: store.path(of: signature), keyring: keyring, what: repomdURL)
+            try ResultCache(store: store).verifyDetached(
+                repomdDigest, signature: signature, keyring: keyring, what: repomdURL)
         } else {
             Diagnostics.warning("repository '\(source.name)' is marked trusted: \(repomdURL) is NOT verified")
         }

@@ -34,6 +34,9 @@ public struct GCReport: Sendable, Equatable {
     public var solverCachesRemoved = 0
     /// Failed scripts' logs (`logs/`) older than the log age.
     public var logsRemoved = 0
+    /// Cached verifications of signed files no longer in the blob store, and cached locks not
+    /// used for the log age (`cache/verified/`, `cache/locks/`).
+    public var cachedResultsRemoved = 0
     /// Bytes of removed files that had no other link (an object still hardlinked into a checkout
     /// frees nothing).
     public var bytesFreed: UInt64 = 0
@@ -154,6 +157,9 @@ extension Store {
                 report.solverCachesRemoved += 1
             }
             let logCutoff = time(nil) - Int(logAge.components.seconds)
+            let results = try ResultCache(store: blobs).collect(unusedSince: logCutoff)
+            report.cachedResultsRemoved += results.files
+            report.bytesFreed += results.bytes
             for name in try FileSystem.names(in: logsDirectory) {
                 let path = "\(logsDirectory)/\(name)"
                 guard let st = try FileSystem.status(path), st.st_mode & S_IFMT == S_IFREG, st.st_mtim.tv_sec < logCutoff

@@ -13,6 +13,7 @@
 //   control/<blob hex>.json      the packager's record of an imported package (dpkg's control members,
 //                                rpm's header facts), beside its packages/ entry
 //   cache/solv/<index hex>.v1.solv  libsolv's parse of an index blob (60 ms to load, not ~900 ms)
+//   cache/verified/, cache/locks/   signatures verified and locks resolved before (ResultCache.swift)
 //   logs/                        the whole output of failed maintainer scripts (the error names the file)
 //   urls/<sha256 of url>         URLRecords.swift
 //   lock                         flock(2) target serialising writers (Store+Lock.swift)

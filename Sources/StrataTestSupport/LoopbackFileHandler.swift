@@ -70,9 +70,13 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
             return send(
                 context, request, path, status: .notFound, body: Array("not found\n".utf8), keepAlive: keepAlive)
         }
-        let modified = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? Date()
+        // A replaced body is another file: its own validators, so a revalidation sees the change.
+        let body = fault?.replacementBody ?? Array(content)
+        let modified =
+            fault?.replacementBody != nil
+            ? Date() : (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? Date()
         let modifiedSeconds = modified.timeIntervalSince1970.rounded(.down)
-        let etag = "\"\(SHA256Digest.of(content).hex.prefix(24))\""
+        let etag = "\"\(SHA256Digest.of(body).hex.prefix(24))\""
         var headers = HTTPHeaders()
         headers.add(name: "Last-Modified", value: HTTPDate.format(Date(timeIntervalSince1970: modifiedSeconds)))
         headers.add(name: "ETag", value: etag)
@@ -88,7 +92,6 @@ final class LoopbackFileHandler: ChannelInboundHandler, RemovableChannelHandler 
         {
             return send(context, request, path, status: .notModified, headers: headers, body: nil, keepAlive: keepAlive)
         }
-        let body = fault?.replacementBody ?? Array(content)
         send(
             context, request, path, status: .ok, headers: headers, body: body, keepAlive: keepAlive,
             truncateAfter: fault?.truncateAfter, throttle: fault?.throttle)

@@ -103,19 +103,19 @@ extension Strata {
                                 "\(lockPath) does not match the template any more (its configuration changed); run `strata lock` or drop --locked")
                         }
                         report.line("lock: \(lockPath) is out of date for the template; resolving again")
-                        lockfile = try await planner.resolve(spec).lockfile
+                        lockfile = try await planner.resolve(spec, resolveAgain: rebuild).lockfile
                         try FileSystem.writeAtomically(try lockfile.encoded(), to: lockPath)
                     } else {
                         report.note("lock: using \(lockPath) (\(lockfile.ageDescription()))")
                         if !locked {
                             report.line("lock: asking the repositories whether newer indexes change it")
-                            report.note("lock: \(await planner.staleness(of: lockfile, for: spec))")
+                            report.note("lock: \(await planner.staleness(of: lockfile, for: spec, resolveAgain: rebuild))")
                         }
                     }
                 } else {
                     if locked { throw StrataError(.notFound, "\(lockPath): no lockfile (--locked needs one)") }
                     report.line("lock: resolving \(spec.target) --set \(spec.set)")
-                    lockfile = try await planner.resolve(spec).lockfile
+                    lockfile = try await planner.resolve(spec, resolveAgain: rebuild).lockfile
                     try FileSystem.writeAtomically(try lockfile.encoded(), to: lockPath)
                 }
 

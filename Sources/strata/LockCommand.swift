@@ -11,7 +11,9 @@ extension Strata {
             abstract: "Resolve a template's package set and pin every package in a lockfile.",
             discussion: """
                 Fetches and verifies the template's repository indexes, resolves the set with libsolv \
-                choosing as apt does, and writes a JSON lockfile (docs/lockfile.md).
+                choosing as apt does, and writes a JSON lockfile (docs/lockfile.md). When the signed \
+                indexes, the template and strata are those of a lock resolved before, that lock is \
+                the answer (--resolve solves anyway).
 
                 With --check, writes nothing and exits as diff(1) does: 0 when the lockfile is up to \
                 date, 1 when it no longer matches the template or the repositories (printing the \
@@ -29,6 +31,9 @@ extension Strata {
         @Flag(help: "Compare with the existing lockfile instead of writing it; exit 0 when up to date, 1 when out of date, 2 when it could not check.")
         var check = false
 
+        @Flag(help: "Solve even when the store has a lock resolved from the same inputs (signed indexes, template, strata build).")
+        var resolve = false
+
         @Flag(name: .shortAndLong, help: "Print no warnings (errors and the result are still printed).")
         var quiet = false
 
@@ -39,7 +44,7 @@ extension Strata {
                 let path = output ?? Lockfile.defaultPath(target: spec.target, set: spec.set, architecture: spec.architecture)
                 // Read before resolving: a missing or broken lockfile needs no network to report.
                 let old = try check ? Self.readForCheck(path) : nil
-                let resolution = try await storeOptions.planner().resolve(spec)
+                let resolution = try await storeOptions.planner().resolve(spec, resolveAgain: resolve)
                 let lock = resolution.lockfile
                 if let old {
                     let changes = lock.changes(since: old)
@@ -57,7 +62,9 @@ extension Strata {
                 print(
                     "locked \(spec.target) --set \(spec.set) (\(spec.architecture)): \(lock.packages.count) packages, "
                         + "\(ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)) to download, "
-                        + "\(lock.repositories.count) repositories, \(String(format: "%.2f", seconds)) s -> \(path)")
+                        + "\(lock.repositories.count) repositories, \(String(format: "%.2f", seconds)) s"
+                        + (resolution.reused ? " (the same inputs as a lock in the store: not solved again)" : "")
+                        + " -> \(path)")
             }
         }
 

@@ -97,7 +97,7 @@ extension Strata {
                     "removed \(scratch) abandoned or kept build trees, \(report.commitsRemoved) commits, \(report.treesRemoved) trees, \(report.objectsRemoved) objects, "
                         + "\(report.blobsRemoved) blobs, \(report.temporaryFilesRemoved) stale temporary files, "
                         + "\(report.recordsRemoved) package records, \(report.solverCachesRemoved) solver caches, "
-                        + "\(report.logsRemoved) old logs; "
+                        + "\(report.logsRemoved) old logs, \(report.cachedResultsRemoved) cached verifications and locks; "
                         + "freed \(ByteCountFormatter.string(fromByteCount: Int64(report.bytesFreed), countStyle: .file)); "
                         + "kept \(report.commitsKept) commits, \(report.treesKept) trees, \(report.objectsKept) objects")
             }

@@ -38,12 +38,12 @@ enum FixtureTemplate {
 
     /// Loads `set` and resolves it with a fresh store (or `store`).
     static func lock(
-        tree: String, set: String, store: String? = nil, why: String? = nil
+        tree: String, set: String, store: String? = nil, why: String? = nil, resolveAgain: Bool = false
     ) async throws -> (Planner.Resolution, BlobStore) {
         let spec = try TemplateTree(root: tree).load(target: "fixture/1", set: set, architecture: Architecture("amd64"))
         let blobs = try BlobStore(root: store ?? TemporaryDirectory.make(prefix: "strata-store"))
         let planner = Planner(fetcher: try HTTPFetcher(store: blobs), mirrors: MirrorMap(roles: [:]), packagers: .testing)
-        return (try await planner.resolve(spec, why: why), blobs)
+        return (try await planner.resolve(spec, why: why, resolveAgain: resolveAgain), blobs)
     }
 }
 

@@ -27,9 +27,9 @@ struct RpmLockTests {
         return root
     }
 
-    static func lock(tree: String, why: String? = nil) async throws -> Planner.Resolution {
+    static func lock(tree: String, why: String? = nil, store root: String? = nil) async throws -> Planner.Resolution {
         let spec = try TemplateTree(root: tree).load(target: "fixture-rpm/39", set: "base", architecture: Architecture("amd64"))
-        let store = try BlobStore(root: TemporaryDirectory.make(prefix: "strata-store"))
+        let store = try BlobStore(root: root ?? TemporaryDirectory.make(prefix: "strata-store"))
         return try await Planner(fetcher: try HTTPFetcher(store: store), mirrors: MirrorMap(roles: [:]), packagers: .testing).resolve(spec, why: why)
     }
 
@@ -51,6 +51,15 @@ struct RpmLockTests {
             }
             #expect(lock.repositories.first?.release.path == "repodata/repomd.xml")
             #expect(resolution.why?.last?.contains("filesystem-mini") == true)
+
+            // The same repomd.xml and template again: the lock kept from the first resolution,
+            // with its signature's verification kept too.
+            let store = try TemporaryDirectory.make(prefix: "strata-store")
+            let first = try await Self.lock(tree: tree, store: store)
+            let second = try await Self.lock(tree: tree, store: store)
+            #expect(!first.reused && second.reused)
+            #expect(try second.lockfile.encoded() == first.lockfile.encoded())
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(store)/cache/verified").count == 1)
         }
     }
 
