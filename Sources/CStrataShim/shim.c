@@ -2,6 +2,7 @@
 #include "CStrataShim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -59,4 +60,12 @@ int strata_remove_tree(const char *path) {
         if (lstat(path, &st) != 0 && errno == ENOENT) return 0;
     }
     return result;
+}
+
+int strata_syncfs(int fd) {
+    return syncfs(fd);
+}
+
+int strata_start_writeback(int fd) {
+    return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }

@@ -44,13 +44,13 @@ public struct BlobStore: Sendable {
     /// Replaces the small file `path` inside the store with `bytes`, atomically: written under
     /// `tmp/` (where fsck and gc know a writer's leftovers) and renamed into place, so a writer
     /// killed halfway leaves nothing beside the records.
-    public func replace(_ path: String, with bytes: [UInt8], hint: String) throws {
+    public func replace(_ path: String, with bytes: [UInt8], hint: String, durable: Bool = true) throws {
         Interruption.checkpoint()
         try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)
         let temp = try makeTemporaryFile(hint: hint)
         do {
             try bytes.withUnsafeBytes { try temp.write($0) }
-            try temp.finish(movingTo: path)
+            try temp.finish(movingTo: path, durable: durable)
         } catch {
             temp.discard()
             throw error

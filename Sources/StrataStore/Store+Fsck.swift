@@ -159,6 +159,11 @@ extension Store {
         for name in try FileSystem.names(in: root) where !Self.topLevelNames.contains(name) {
             report.notes.append("\(name): not something the store keeps (left alone)")
         }
+        if FileSystem.exists(unsyncedMarkerPath) {
+            report.notes.append(
+                "unsynced: a writer is adding files or stopped before flushing them; the next writer (or gc) flushes "
+                    + "them, and re-reads them after a reboot")
+        }
         for name in try FileSystem.names(in: temporaryDirectory) {
             report.notes.append("tmp/\(name): \(describeTemporary(name))")
         }

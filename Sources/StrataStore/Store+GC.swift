@@ -68,6 +68,7 @@ extension Store {
         keepHistory: Int? = nil, logAge: Duration = .seconds(30 * 86_400)
     ) throws -> GCReport {
         try withWriterLock {
+            try recoverUnsynced()
             var report = GCReport()
             let packages = try packageTrees()
 

@@ -60,7 +60,7 @@ extension Store {
         let file = try makeTemporaryFile(hint: "manifest")
         do {
             try bytes.withUnsafeBytes { try file.write($0) }
-            try file.finish(movingTo: path)
+            try file.finish(movingTo: path, durable: !defersSync)
         } catch {
             file.discard()
             throw error

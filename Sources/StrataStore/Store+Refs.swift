@@ -81,6 +81,10 @@ extension Store {
         guard containsTree(tree) else {
             throw StrataError(.notFound, "package \(blob.hex): tree \(tree.hex) is not in the store")
         }
+        if let deferred {
+            deferred.pending.update { $0.append((blob, tree)) }
+            return
+        }
         try replace(packagePath(blob), with: "\(tree.hex)\n")
     }
 

@@ -17,6 +17,7 @@
 //   logs/                        the whole output of failed maintainer scripts (the error names the file)
 //   urls/<sha256 of url>         URLRecords.swift
 //   lock                         flock(2) target serialising writers (Store+Lock.swift)
+//   unsynced                     present while a writer has files not yet flushed (Store+DeferredSync.swift)
 //   tmp/                         everything is written here first, then renamed into place
 //
 // Everything but refs/ and packages/ is named by content and immutable, so readers need no lock:
@@ -40,6 +41,8 @@ public struct Store: Sendable {
     public let root: String
     /// The blob store under the same root (usable alone, as the proxy does).
     public let blobs: BlobStore
+    /// Inside ``withDeferredSync(_:)``: the package entries waiting for the flush.
+    var deferred: DeferredEntries?
 
     /// Opens (creating when needed) the store under `root`.
     /// - Throws: ``StrataError`` `.io` when the directories cannot be created.
@@ -103,6 +106,7 @@ public struct Store: Sendable {
     /// Every name the store keeps at its root; fsck names anything else.
     static let topLevelNames: Set<String> = [
         "blobs", "objects", "trees", "commits", "refs", "packages", "control", "cache", "logs", "urls", "lock", "tmp",
+        "unsynced",
     ]
 
     /// Where a packager keeps its record of the imported package `blob`.
@@ -110,7 +114,7 @@ public struct Store: Sendable {
 
     /// Saves a packager's record of the imported package `blob` (replaced atomically).
     public func savePackageRecord(_ bytes: [UInt8], for blob: SHA256Digest) throws {
-        try blobs.replace(packageRecordPath(blob), with: bytes, hint: "record")
+        try blobs.replace(packageRecordPath(blob), with: bytes, hint: "record", durable: !defersSync)
     }
 
     /// Where the tree manifest `id` lives (whether or not it exists).

@@ -1,3 +1,4 @@
+import CStrataShim
 import Foundation
 import StrataCore
 
@@ -45,8 +46,12 @@ public final class TemporaryFile: @unchecked Sendable {
     }
 
     /// Flushes (unless `durable` is false), closes and renames the file to `destination`.
-    public func finish(movingTo destination: String, durable: Bool = true) throws {
+    /// - Parameter startWriteback: when not `durable`, have the kernel start writing the file out
+    ///   now without waiting for it (sync_file_range), so that a later syncfs finds little left
+    ///   to do.
+    public func finish(movingTo destination: String, durable: Bool = true, startWriteback: Bool = false) throws {
         defer { if fd >= 0 { close(fd); fd = -1 } }
+        if !durable, startWriteback { _ = strata_start_writeback(fd) }
         guard !durable || fsync(fd) == 0 else {
             let message = String(cString: strerror(errno))
             discard()

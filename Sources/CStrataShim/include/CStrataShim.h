@@ -8,6 +8,10 @@
 
 /// fsetxattr(2), Linux 2.4: sets extended attribute `name` on an open file (flags 0: create or replace).
 int strata_fsetxattr(int fd, const char *name, const void *value, size_t size);
+/// syncfs(2): flush the whole file system holding `fd` (glibc declares it only with _GNU_SOURCE).
+int strata_syncfs(int fd);
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE over the whole file: start writing it out, do not wait.
+int strata_start_writeback(int fd);
 
 /// fgetxattr(2), Linux 2.4: the value of `name`; with size 0, the size it needs.
 ssize_t strata_fgetxattr(int fd, const char *name, void *value, size_t size);

@@ -45,8 +45,9 @@ struct Committer {
         spec: TemplateSpec
     ) throws -> SHA256Digest {
         try store.withWriterLock {
-            let tree = try store.checkIn(
-                directory: root, hardlinks: hardlinks, knownObjects: knownObjects, clampMtime: clampMtime)
+            let tree = try store.withDeferredSync { batch in
+                try batch.checkIn(directory: root, hardlinks: hardlinks, knownObjects: knownObjects, clampMtime: clampMtime)
+            }
             let ref = Self.ref(for: spec)
             let parent = try store.ref(ref)
             let metadata = Self.metadata(spec, lock)

@@ -1,5 +1,6 @@
 // Import: every locked package's blob read once into store objects by its packager, one package
-// per core at a time (decompression and hashing are CPU-bound), under the store's writer lock.
+// per core at a time (decompression and hashing are CPU-bound), under the store's writer lock,
+// flushed to disk once at the end (Store+DeferredSync.swift).
 import Foundation
 import StrataCore
 import StrataPackaging
@@ -19,14 +20,17 @@ struct ImportStage<P: Packager> {
 
     /// - Parameter blobs: the blob of each of `lock`'s packages, in its order.
     func run(_ lock: Lockfile, blobs: [SHA256Digest]) throws -> Output {
-        let importer = PackageImporter(store: store)
         let jobs = Array(zip(lock.packages, blobs))
         let results = LockedBox([Int: Swift.Result<(ImportedPackage<P.Record>, Bool), any Error>]())
         try store.withWriterLock {
-            DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
-                let (package, blob) = jobs[index]
-                let outcome = Swift.Result { try packager.importPackage(package, blob: blob, importer: importer) }
-                results.update { $0[index] = outcome }
+            // Thousands of new objects: flushed once at the end, not one by one.
+            try store.withDeferredSync { batch in
+                let importer = PackageImporter(store: batch)
+                DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+                    let (package, blob) = jobs[index]
+                    let outcome = Swift.Result { try packager.importPackage(package, blob: blob, importer: importer) }
+                    results.update { $0[index] = outcome }
+                }
             }
         }
         var imported = 0
