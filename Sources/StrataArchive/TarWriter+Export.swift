@@ -21,17 +21,23 @@ public struct OwnerNames: Sendable, Equatable {
 
     /// The names in `root/etc/passwd` and `root/etc/group` (the first name of an id wins).
     public init(tree root: String) {
-        func read(_ path: String) -> [UInt32: String] {
+        self.init(
+            passwd: (try? FileReader.readAll("\(root)/etc/passwd")) ?? [],
+            group: (try? FileReader.readAll("\(root)/etc/group")) ?? [])
+    }
+
+    /// The names in the bytes of a passwd and a group file (the first name of an id wins).
+    public init(passwd: [UInt8], group: [UInt8]) {
+        func parse(_ bytes: [UInt8]) -> [UInt32: String] {
             var out = [UInt32: String]()
-            let text = (try? FileReader.readAll(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            for line in text.split(separator: "\n") {
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: ":", omittingEmptySubsequences: false)
                 guard fields.count >= 3, let id = UInt32(fields[2]), out[id] == nil, !fields[0].isEmpty else { continue }
                 out[id] = String(fields[0])
             }
             return out
         }
-        self.init(users: read("\(root)/etc/passwd"), groups: read("\(root)/etc/group"))
+        self.init(users: parse(passwd), groups: parse(group))
     }
 }
 
@@ -60,36 +66,119 @@ extension TarWriter {
         try collect(root: root, relative: "", into: &paths)
         paths.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
 
-        let writer = try TarWriter(path: path, compression: compression)
-        let attributes = try DiskAttributes()
-        var firstPathOfInode: [InodeKey: String] = [:]
-        var written = 0
-        var bytes: UInt64 = 0
+        var export = try Export(path: path, compression: compression, clampMtime: clampMtime, owners: owners)
         for relative in paths {
             let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
-            guard let info = try FileSystemEntry.inspect(absolute, attributes: attributes) else { continue }
+            guard let info = try FileSystemEntry.inspect(absolute, attributes: export.attributes) else { continue }
+            let linkable = info.kind == .file && info.linkCount > 1 && hardlinks.map({ $0.contains(relative) }) ?? true
+            try export.add(
+                relative, info, linkKey: linkable ? InodeKey(device: info.device, inode: info.inode) : nil,
+                content: absolute)
+        }
+        return try export.finish()
+    }
+
+    /// A path of a tree that is described rather than laid out: a regular file's content and
+    /// metadata are a file on disk (a store object: mode, owner, xattrs and date applied), anything
+    /// else is the entry itself.
+    public struct DescribedPath: Sendable {
+        public enum Source: Sendable {
+            /// The content, mode, owner, xattrs and mtime of this file on disk.
+            case file(String)
+            /// Written as it is (directories, symlinks, devices, fifos; no content).
+            case entry(ArchiveEntry)
+        }
+        /// Relative, "" for the root.
+        public var path: String
+        public var source: Source
+        /// Paths with the same key share an inode (a hardlink group, a store object); `nil` for
+        /// a file that must stay a file of its own.
+        public var linkKey: String?
+
+        public init(path: String, source: Source, linkKey: String?) {
+            self.path = path
+            self.source = source
+            self.linkKey = linkKey
+        }
+    }
+
+    /// Writes described paths to a new tar at `path` exactly as ``exportDirectory(_:to:compression:clampMtime:owners:hardlinks:)``
+    /// writes a directory holding them: the same order (bytewise by path), the first path of a
+    /// link key a file and the later ones hardlinks to it, mtimes clamped.
+    /// - Parameter paths: in any order; each path once.
+    @discardableResult
+    public static func exportDescribed(
+        _ paths: [DescribedPath], to path: String, compression: TarCompression, clampMtime: Int64?,
+        owners: OwnerNames = OwnerNames()
+    ) throws -> (entries: Int, bytes: UInt64) {
+        let sorted = paths.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        var export = try Export(path: path, compression: compression, clampMtime: clampMtime, owners: owners)
+        for described in sorted {
+            switch described.source {
+            case .file(let file):
+                guard let info = try FileSystemEntry.inspect(file, attributes: export.attributes), info.kind == .file else {
+                    throw StrataError(.io, "\(file): not a regular file (the content of \(described.path))")
+                }
+                try export.add(described.path, info, linkKey: described.linkKey, content: file)
+            case .entry(var entry):
+                entry.path = described.path
+                try export.addDescribed(entry)
+            }
+        }
+        return try export.finish()
+    }
+
+    /// The loop both exports share: entries in order, hardlink groups by key, dates clamped.
+    private struct Export {
+        let writer: TarWriter
+        let attributes: DiskAttributes
+        let clampMtime: Int64?
+        let owners: OwnerNames
+        var firstPathOfKey: [AnyHashable: String] = [:]
+        var written = 0
+        var bytes: UInt64 = 0
+
+        init(path: String, compression: TarCompression, clampMtime: Int64?, owners: OwnerNames) throws {
+            writer = try TarWriter(path: path, compression: compression)
+            attributes = try DiskAttributes()
+            self.clampMtime = clampMtime
+            self.owners = owners
+        }
+
+        mutating func add(_ relative: String, _ info: FileSystemEntry, linkKey: AnyHashable?, content: String) throws {
             var kind = info.kind
-            if info.kind == .file && info.linkCount > 1 && hardlinks.map({ $0.contains(relative) }) ?? true {
-                let key = InodeKey(device: info.device, inode: info.inode)
-                if let first = firstPathOfInode[key] {
+            if info.kind == .file, let linkKey {
+                if let first = firstPathOfKey[linkKey] {
                     kind = .hardlink(target: first)
                 } else {
-                    firstPathOfInode[key] = relative
+                    firstPathOfKey[linkKey] = relative
                 }
             }
             let isFile = kind == .file
-            let mtime = info.mtime
             let entry = ArchiveEntry(
                 path: relative, kind: kind, mode: info.mode, uid: info.uid, gid: info.gid,
                 uname: owners.users[info.uid], gname: owners.groups[info.gid],
-                mtime: clampMtime.map { min($0, mtime) } ?? mtime,
+                mtime: clampMtime.map { min($0, info.mtime) } ?? info.mtime,
                 size: isFile ? info.size : 0, xattrs: kind == info.kind ? info.xattrs : [:])
-            try writer.add(entry, contentsOf: isFile ? absolute : nil)
+            try writer.add(entry, contentsOf: isFile ? content : nil)
             written += 1
             bytes += entry.size
         }
-        try writer.finish()
-        return (written, bytes)
+
+        mutating func addDescribed(_ described: ArchiveEntry) throws {
+            var entry = described
+            entry.uname = owners.users[entry.uid]
+            entry.gname = owners.groups[entry.gid]
+            entry.mtime = clampMtime.map { min($0, entry.mtime) } ?? entry.mtime
+            entry.size = 0
+            try writer.add(entry, contentsOf: nil)
+            written += 1
+        }
+
+        func finish() throws -> (entries: Int, bytes: UInt64) {
+            try writer.finish()
+            return (written, bytes)
+        }
     }
 
     private struct InodeKey: Hashable {

@@ -85,13 +85,25 @@ public struct Builder: Sendable {
         return try await run(job, with: packager)
     }
 
-    /// Writes the tree of `commit` to `output` as the build that made it did: a checkout of the
-    /// tree (hardlinks to the store's objects) exported with the commit's epoch.
+    /// Writes the tree of `commit` to `output` as the build that made it did: a tar straight from
+    /// the store's objects (CommittedExport.swift), or, for a directory or a tree whose owner
+    /// files a checkout would follow, a checkout of the tree (hardlinks to the store's objects)
+    /// exported with the commit's epoch.
+    /// - Parameter readingObjects: false checks a tar's tree out first too (the two give the
+    ///   same bytes; tests compare them).
     @available(*, noasync)
     public static func export(
-        _ commit: Commit, from store: Store, to output: String, format: OutputFormat,
+        _ commit: Commit, from store: Store, to output: String, format: OutputFormat, readingObjects: Bool = true,
         report: (String) -> Void
     ) throws -> (files: Int, bytes: UInt64) {
+        if readingObjects, case .tar(let compression) = format,
+            let stats = try Exporter.exportCommitted(
+                try store.readTree(commit.tree), store: store, to: output, compression: compression,
+                clampMtime: commit.timestamp)
+        {
+            report("export: \(output) (from the store's objects)")
+            return stats
+        }
         let scratch = try Scratch(storeRoot: store.root)
         defer { scratch.remove() }
         report("export: checking out tree \(commit.tree.hex.prefix(12))…")

@@ -72,6 +72,12 @@ struct UnchangedRebuildTests {
                     #expect(
                         try SHA256Digest.of(file: "\(work)/built-\(name)") == SHA256Digest.of(file: "\(work)/export-\(name)"),
                         "\(name)")
+                    // Read from the objects or from a checkout of the tree: the same bytes.
+                    let checkedOut = "\(work)/checkout-\(name)"
+                    _ = try await Offload.run {
+                        try Builder.export(commit, from: store, to: checkedOut, format: format, readingObjects: false) { _ in }
+                    }
+                    #expect(try SHA256Digest.of(file: checkedOut) == SHA256Digest.of(file: exported), "\(name)")
                 }
             }
 

@@ -20,21 +20,10 @@ enum Exporter {
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         switch format {
         case .tar(let compression):
-            let temp = "\(target).strata-\(UInt64.random(in: 0...UInt64.max))"
-            do {
-                // Registered until the rename: an interruption before it leaves no partial file.
-                return try Interruption.whileRunning(cleanup: { _ = unlink(temp) }) {
-                    let stats = try TarWriter.exportDirectory(
-                        root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
-                        hardlinks: hardlinks)
-                    guard rename(temp, target) == 0 else {
-                        throw StrataError(.io, "cannot move the output to \(target): \(String(cString: strerror(errno)))")
-                    }
-                    return (stats.entries, stats.bytes)
-                }
-            } catch {
-                unlink(temp)
-                throw error
+            return try writeTar(to: target) { temp in
+                try TarWriter.exportDirectory(
+                    root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
+                    hardlinks: hardlinks)
             }
         case .directory:
             // Checked again now (the check before downloading was minutes ago): a new path, or a
@@ -59,6 +48,27 @@ enum Exporter {
                 }
                 return (try clampDates(target, to: clampMtime), 0)
             }
+        }
+    }
+
+    /// Writes a tar under a temporary name beside `target` with `body`, then renames it; an error
+    /// or an interruption before the rename leaves nothing.
+    static func writeTar(
+        to target: String, _ body: (String) throws -> (entries: Int, bytes: UInt64)
+    ) throws -> (files: Int, bytes: UInt64) {
+        let temp = "\(target).strata-\(UInt64.random(in: 0...UInt64.max))"
+        do {
+            // Registered until the rename: an interruption before it leaves no partial file.
+            return try Interruption.whileRunning(cleanup: { _ = unlink(temp) }) {
+                let stats = try body(temp)
+                guard rename(temp, target) == 0 else {
+                    throw StrataError(.io, "cannot move the output to \(target): \(String(cString: strerror(errno)))")
+                }
+                return (stats.entries, stats.bytes)
+            }
+        } catch {
+            unlink(temp)
+            throw error
         }
     }
 
