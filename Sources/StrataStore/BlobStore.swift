@@ -45,16 +45,7 @@ public struct BlobStore: Sendable {
     /// `tmp/` (where fsck and gc know a writer's leftovers) and renamed into place, so a writer
     /// killed halfway leaves nothing beside the records.
     public func replace(_ path: String, with bytes: [UInt8], hint: String, durable: Bool = true) throws {
-        Interruption.checkpoint()
-        try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)
-        let temp = try makeTemporaryFile(hint: hint)
-        do {
-            try bytes.withUnsafeBytes { try temp.write($0) }
-            try temp.finish(movingTo: path, durable: durable)
-        } catch {
-            temp.discard()
-            throw error
-        }
+        try FileSystem.writeAtomically(bytes, to: path, durable: durable, temporaryDirectory: "\(root)/tmp", hint: hint)
     }
 
     /// Moves a completely written temporary file into the store.

@@ -17,14 +17,19 @@ public enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed (unless `durable`
-    /// is false: a crash may then leave an empty or torn file under the name), then renamed.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = true) throws {
+    /// Writes `bytes` to `path` atomically: a temporary file beside it (or in `temporaryDirectory`,
+    /// on the same file system), flushed (unless `durable` is false: a crash may then leave an
+    /// empty or torn file under the name), then renamed.
+    public static func writeAtomically(
+        _ bytes: [UInt8], to path: String, durable: Bool = true, temporaryDirectory: String? = nil,
+        hint: String? = nil
+    ) throws {
         Interruption.checkpoint()
         let parent = (path as NSString).deletingLastPathComponent
         let dir = parent.isEmpty ? "." : parent
         try makeDirectories(dir)
-        let temp = try TemporaryFile(directory: dir, hint: ".\((path as NSString).lastPathComponent)")
+        let temp = try TemporaryFile(
+            directory: temporaryDirectory ?? dir, hint: hint ?? ".\((path as NSString).lastPathComponent)")
         do {
             try bytes.withUnsafeBytes { try temp.write($0) }
             try temp.finish(movingTo: path, durable: durable)
