@@ -60,6 +60,11 @@ public enum Diagnostics {
     /// disturbing other tests running at the same time.
     @TaskLocal public static var collector: Sink?
 
+    /// Called with every line said within one task and its child tasks, besides showing it: a
+    /// cached result keeps what computing it said, to say it again when it is reused.
+    public typealias Recorder = @Sendable (_ severity: Severity, _ message: String) -> Void
+    @TaskLocal public static var recorder: Recorder?
+
     /// Tells the user about something that may need their attention; the command goes on.
     /// - Parameter message: one line, naming the file, URL or repository concerned.
     public static func warning(_ message: String) { emit(.warning, message) }
@@ -70,6 +75,7 @@ public enum Diagnostics {
     /// Prints `message` as `strata: warning: …` (or `strata proxy: …` for `speaker: "strata proxy"`),
     /// unless the settings drop it.
     public static func emit(_ severity: Severity, _ message: String, speaker: String = "strata") {
+        recorder?(severity, message)
         if let collector {
             collector(line(severity, message, speaker: speaker, settings: Settings(showsNotes: true)) ?? message)
             return

@@ -27,24 +27,40 @@ extension ResolveRequest {
     }
 
     /// The lock kept from an earlier resolution of the same inputs, or what `resolve` gives (kept
-    /// for next time). Asking why a package is in the set, or ``resolveAgain``, always resolves.
+    /// for next time, with the warnings it gave, which a reuse gives again). Asking why a package
+    /// is in the set, or ``resolveAgain``, always resolves.
     public func reusingLock(
         signedIndexes: [String: SHA256Digest], store: BlobStore, resolve: () async throws -> Resolution
     ) async throws -> Resolution {
         guard why == nil, !resolveAgain else { return try await resolve() }
         let cache = ResultCache(store: store)
         let key = try lockKey(signedIndexes: signedIndexes)
-        if let bytes = cache.lock(key), let lock = try? Lockfile.decode(bytes, what: "cached lock"),
-            lock.configDigest == (try spec.computeConfigDigest())
+        if let bytes = cache.lock(key), let kept = try? JSONDecoder().decode(KeptLock.self, from: Data(bytes)),
+            kept.lock.lockfileVersion == Lockfile.currentVersion, kept.lock.configDigest == (try spec.computeConfigDigest())
         {
-            return Resolution(lockfile: lock, why: nil, reused: true)
+            kept.warnings.forEach { Diagnostics.warning($0) }
+            return Resolution(lockfile: kept.lock, why: nil, reused: true)
         }
-        let resolution = try await resolve()
+        let warnings = LockedBox([String]())
+        let outer = Diagnostics.recorder
+        let resolution = try await Diagnostics.$recorder.withValue({ severity, message in
+            outer?(severity, message)
+            if severity == .warning { warnings.update { $0.append(message) } }
+        }) { try await resolve() }
         do {
-            try cache.saveLock(try resolution.lockfile.encoded(), key: key)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let kept = KeptLock(lock: resolution.lockfile, warnings: warnings.get())
+            try cache.saveLock(Array(try encoder.encode(kept)), key: key)
         } catch {
             Diagnostics.warning("the lock could not be kept for next time: \(StrataError.reason(of: error))")
         }
         return resolution
     }
+}
+
+/// A lock as the store keeps it, with what resolving it said.
+private struct KeptLock: Codable {
+    var lock: Lockfile
+    var warnings: [String]
 }

@@ -16,14 +16,19 @@ struct ResolveWarningsTests {
         try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
             let tree = try FixtureTemplate.make(
                 baseURL: server.baseURL, keyring: repo.key?.keyringPath, sets: ["s": "app\nlibc-mini-\n"])
-            let lines = LockedBox([String]())
-            let (resolution, _) = try await Diagnostics.$collector.withValue({ line in lines.update { $0.append(line) } }) {
-                try await FixtureTemplate.lock(tree: tree, set: "s")
+            // The second lock of the same inputs is the one kept in the store: it says the same.
+            let store = try TemporaryDirectory.make(prefix: "strata-store")
+            for round in 1...2 {
+                let lines = LockedBox([String]())
+                let (resolution, _) = try await Diagnostics.$collector.withValue({ line in lines.update { $0.append(line) } }) {
+                    try await FixtureTemplate.lock(tree: tree, set: "s", store: store)
+                }
+                #expect(resolution.reused == (round == 2))
+                #expect(resolution.lockfile.packages.contains { $0.name == "libc-mini" })
+                let warning = try #require(lines.get().first { $0.contains("'libc-mini-' has no effect") }, "\(lines.get())")
+                #expect(warning.contains("fixture/1/config/s.list:2: "), "\(warning)")
+                #expect(warning.contains("is requested by the set 's'") && warning.contains("-> libc-mini"), "\(warning)")
             }
-            #expect(resolution.lockfile.packages.contains { $0.name == "libc-mini" })
-            let warning = try #require(lines.get().first { $0.contains("'libc-mini-' has no effect") }, "\(lines.get())")
-            #expect(warning.contains("fixture/1/config/s.list:2: "), "\(warning)")
-            #expect(warning.contains("is requested by the set 's'") && warning.contains("-> libc-mini"), "\(warning)")
         }
     }
 
