@@ -41,7 +41,7 @@ extension SolvPool {
                 if let size = extra.size { repo.setDownloadSize(id, size) }
             }
             repo.internalize()
-            try repo.write(toSolvFile: cachePath)
+            try repo.write(toSolvFile: cachePath, temporaryDirectory: "\(store.root)/tmp")
         }
     }
 }

@@ -43,6 +43,6 @@ extension SolvPool {
         }
         try repo.addRPMPrimary(bytes, what: what)
         repo.internalize()
-        try repo.write(toSolvFile: cachePath)
+        try repo.write(toSolvFile: cachePath, temporaryDirectory: "\(store.root)/tmp")
     }
 }

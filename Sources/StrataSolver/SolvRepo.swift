@@ -77,8 +77,10 @@ public final class SolvRepo {
     public func internalize() { repo_internalize(handle) }
 
     /// Writes this repository as a `.solv` file, atomically (temporary name, then rename).
-    public func write(toSolvFile path: String) throws {
-        let temp = "\(path).tmp.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
+    /// - Parameter temporaryDirectory: where the file is written before it is renamed to `path`
+    ///   (on the same file system: a store's `tmp/`, where a writer's leftovers are known).
+    public func write(toSolvFile path: String, temporaryDirectory: String) throws {
+        let temp = "\(temporaryDirectory)/solv.\(getpid()).\(UInt64.random(in: 0...UInt64.max))"
         guard let fp = fopen(temp, "w") else { throw StrataError(.io, "cannot create \(temp)") }
         let rc = repo_write(handle, fp)
         let flushed = fflush(fp) == 0 && fsync(fileno(fp)) == 0

@@ -144,16 +144,10 @@ extension Store {
                 try FileSystem.remove("\(recordsDirectory)/\(name)")
                 report.recordsRemoved += 1
             }
-            let cutoff = time(nil) - Int(temporaryFileAge.components.seconds)
             for name in try FileSystem.names(in: solverCacheDirectory) {
-                guard let hex = name.split(separator: ".").first, let index = try? SHA256Digest(hex: String(hex)) else {
-                    continue
-                }
-                // A writer killed halfway leaves `<hex>.v1.solv.tmp.<pid>.<n>`.
-                let abandoned =
-                    name.contains(".tmp.")
-                    && ((try? FileSystem.status("\(solverCacheDirectory)/\(name)"))??.st_mtim.tv_sec ?? 0) < cutoff
-                guard !blobs.contains(index) || abandoned else { continue }
+                guard let hex = name.split(separator: ".").first, let index = try? SHA256Digest(hex: String(hex)),
+                    !blobs.contains(index)
+                else { continue }
                 report.bytesFreed += try removeCounting("\(solverCacheDirectory)/\(name)")
                 report.solverCachesRemoved += 1
             }
@@ -168,6 +162,7 @@ extension Store {
                 report.bytesFreed += try removeCounting(path)
                 report.logsRemoved += 1
             }
+            let cutoff = time(nil) - Int(temporaryFileAge.components.seconds)
             for name in try FileSystem.names(in: temporaryDirectory) {
                 let path = "\(temporaryDirectory)/\(name)"
                 guard let st = try FileSystem.status(path), st.st_mode & S_IFMT == S_IFREG,
