@@ -5,7 +5,9 @@
 //
 //   unshare(2)        new mount, pid, ipc, uts and network namespaces (Linux 3.8)
 //   fork(2)           the child is pid 1 of the new pid namespace; the parent waits and exits
-//                     with its status (and the child gets SIGKILL if the parent dies)
+//                     with its status (and the child gets SIGKILL if the parent dies); pid 1
+//                     forks the script and waits for it with its own root moved aside
+//                     (be_init, below), so that the script sees a chroot as debootstrap's do
 //   mount(2)          / made private (nothing propagates back to the host), ROOT bind-mounted on
 //                     itself, /proc (of the new pid namespace) and a read-only /sys inside it
 //   pivot_root(2)     ROOT becomes / with pivot_root(".", "."), the old root detached
@@ -92,6 +94,28 @@ static void enter(const char *root) {
     if (chdir("/") != 0) die("chdir /");
 }
 
+// pid 1 of the namespace: it waits for the script (and reaps what the script leaves behind),
+// with its own root in the tree's /proc. A script that asks `ischroot` (which compares / with
+// /proc/1/root) then learns that it runs in a chroot, as under debootstrap or mmdebstrap: libc6's
+// postinst, for one, otherwise tries `telinit u` and sleeps a second. pid 1 keeps no more
+// capabilities than the script, so the script may look at /proc/1/root; it finds the tree's /proc.
+static void be_init(pid_t shell) {
+    if (chroot("/proc") == 0) (void)chdir("/");
+    drop_capabilities();
+    close_descriptors();
+    for (;;) {
+        int status = 0;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            die("waitpid");
+        }
+        if (pid != shell) continue;
+        if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+        _exit(128 + WTERMSIG(status));
+    }
+}
+
 const char *strata_sandbox_argument(void) { return "__strata-sandbox"; }
 
 __attribute__((constructor)) static void strata_sandbox_main(int argc, char **argv, char **envp) {
@@ -114,9 +138,14 @@ __attribute__((constructor)) static void strata_sandbox_main(int argc, char **ar
     }
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig");
     enter(root);
-    drop_capabilities();
-    close_descriptors();
-    char *const args[] = {"/bin/sh", "-ec", (char *)script, NULL};
-    execve("/bin/sh", args, environment);
-    die("executing /bin/sh in the tree");
+    pid_t shell = fork();
+    if (shell < 0) die("fork");
+    if (shell == 0) {
+        drop_capabilities();
+        close_descriptors();
+        char *const args[] = {"/bin/sh", "-ec", (char *)script, NULL};
+        execve("/bin/sh", args, environment);
+        die("executing /bin/sh in the tree");
+    }
+    be_init(shell);
 }

@@ -20,7 +20,8 @@ public enum DebConfigurer {
     /// - Parameter afterPreinsts: runs between the preinsts and `dpkg --configure -a` (the build
     ///   repairs there what preinst diversions did to composed files).
     public static func configure(
-        root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64, afterPreinsts: () throws -> Void = {}
+        root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64,
+        report: (String) -> Void = { _ in }, afterPreinsts: () throws -> Void = {}
     ) throws {
         // A package's own policy-rc.d is moved aside while the scripts run and put back after.
         try FileSystem.requireRealDirectories("var/lib/dpkg", in: root)
@@ -76,20 +77,32 @@ public enum DebConfigurer {
                 done
                 rm -rf $admin/tmp.ci $admin/strata-preinst
                 """
+            let start = ContinuousClock.now
             try explainingFailure { try Chroot.run(root: root, script: script, environment: environment, what: "the preinsts") }
+            report("configure: the preinsts of \(count) packages, \(seconds(since: start))")
         }
         try afterPreinsts()
+        var start = ContinuousClock.now
         try explainingFailure {
             try Chroot.run(root: root, script: "dpkg --configure -a", environment: environment, what: "dpkg --configure -a")
         }
+        report("configure: dpkg --configure -a, \(seconds(since: start))")
         let activations = DpkgDatabase.pendingActivations(packages)
         if !activations.isEmpty {
             let script = activations.map { "dpkg-trigger --no-await \(Chroot.shellQuote($0))" }.joined(separator: "\n")
                 + "\ndpkg --triggers-only -a"
+            start = ContinuousClock.now
             try explainingFailure {
                 try Chroot.run(root: root, script: script, environment: environment, what: "processing triggers")
             }
+            report("configure: \(activations.count) triggers, \(seconds(since: start))")
         }
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let value = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return String(format: "%.2f s", value)
     }
 
     /// Runs `body`; a script failure is said as the package and script that failed, with that

@@ -105,7 +105,8 @@ public struct DebPackager: Packager {
         throws
     {
         try DebConfigurer.configure(
-            root: root, packages: packages.map(\.record.database), sourceDateEpoch: context.sourceDateEpoch
+            root: root, packages: packages.map(\.record.database), sourceDateEpoch: context.sourceDateEpoch,
+            report: context.report
         ) {
             let repaired = try Diversions.repair(root: root, packages: packages)
             if !repaired.isEmpty {

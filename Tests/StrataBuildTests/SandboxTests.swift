@@ -41,6 +41,10 @@ struct SandboxTests {
                     echo "interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' ')" >> $out
                     grep -E '^Cap(Eff|Bnd):' /proc/self/status >> $out
                     grep NoNewPrivs /proc/self/status >> $out
+                    # pid 1 of the sandbox (its waiting init) keeps no more than the script.
+                    grep -E '^Cap(Eff|Bnd):' /proc/1/status | sed 's/^/init-/' >> $out
+                    # debootstrap and mmdebstrap run scripts in a chroot, and scripts ask.
+                    if ischroot; then echo "ischroot: yes" >> $out; else echo "ischroot: no ($?)" >> $out; fi
                     exit 0
                     """
             ])
@@ -65,7 +69,9 @@ struct SandboxTests {
             #expect(seen.contains("fds: 4"), "0, 1, 2 and ls's own directory descriptor:\n\(seen)")
             #expect(seen.contains("interfaces: lo \n"), "a network namespace of its own:\n\(seen)")
             #expect(seen.contains("NoNewPrivs:\t1"), "\(seen)")
-            for line in seen.split(separator: "\n") where line.hasPrefix("Cap") {
+            #expect(seen.contains("ischroot: yes"), "scripts see a chroot, as under debootstrap:\n\(seen)")
+            #expect(seen.contains("init-CapEff:"), "\(seen)")
+            for line in seen.split(separator: "\n") where line.hasPrefix("Cap") || line.hasPrefix("init-Cap") {
                 let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) ?? UInt64.max
                 for (name, bit) in [("sys_admin", 21), ("sys_chroot", 18), ("mknod", 27), ("sys_module", 16), ("sys_ptrace", 19)] {
                     #expect(mask & (1 << UInt64(bit)) == 0, "\(line) keeps \(name)")

@@ -97,3 +97,38 @@ struct DebParsingTests {
         #expect(HostAptSources.mirrorRoles(root: root) == ["debian": "http://other.invalid/debian"])
     }
 }
+
+@Suite("The order of preinsts")
+struct DebInstallOrderTests {
+    func record(_ name: String, depends: String = "", preDepends: String = "", essential: Bool = false) -> DebPackageRecord {
+        var stanza = "Package: \(name)\nVersion: 1\nArchitecture: amd64\n"
+        if essential { stanza += "Essential: yes\n" }
+        if !preDepends.isEmpty { stanza += "Pre-Depends: \(preDepends)\n" }
+        if !depends.isEmpty { stanza += "Depends: \(depends)\n" }
+        return DebPackageRecord(name: name, architecture: "amd64", control: ["control": Array(stanza.utf8)], paths: [])
+    }
+
+    @Test("base-passwd first, dependencies (any alternative in the set) before dependants, essential first on a tie, a cycle broken")
+    func order() {
+        let packages = [
+            record("zlib"),
+            record("app", depends: "libfoo (>= 1) | libbar, zlib:any"),
+            record("libbar", preDepends: "libc6"),
+            record("libc6", essential: false),
+            record("base-passwd", depends: "libc6"),
+            record("essential-tool", essential: true),
+            record("cycle-a", depends: "cycle-b"),
+            record("cycle-b", depends: "cycle-a"),
+        ]
+        let names = DebInstallOrder.order(packages).map(\.name)
+        #expect(names.count == packages.count)
+        #expect(names.first == "base-passwd")
+        func index(_ name: String) -> Int { names.firstIndex(of: name) ?? -1 }
+        #expect(index("libc6") < index("libbar"))
+        #expect(index("libbar") < index("app"))
+        #expect(index("zlib") < index("app"))
+        #expect(index("essential-tool") == 1, "\(names)")
+        #expect(index("cycle-a") < index("cycle-b"), "a cycle releases the member that sorts first: \(names)")
+        #expect(names == DebInstallOrder.order(packages.reversed()).map(\.name), "the input order does not matter")
+    }
+}
