@@ -61,7 +61,7 @@ extension TarWriter {
     public static func exportDirectory(
         _ root: String, to path: String, compression: TarCompression, clampMtime: Int64?,
         owners: OwnerNames = OwnerNames(), hardlinks: Set<String>? = nil
-    ) throws -> (entries: Int, bytes: UInt64) {
+    ) throws -> (entries: Int, bytes: UInt64, digest: SHA256Digest) {
         var paths: [String] = [""]
         try collect(root: root, relative: "", into: &paths)
         paths.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
@@ -110,7 +110,7 @@ extension TarWriter {
     public static func exportDescribed(
         _ paths: [DescribedPath], to path: String, compression: TarCompression, clampMtime: Int64?,
         owners: OwnerNames = OwnerNames()
-    ) throws -> (entries: Int, bytes: UInt64) {
+    ) throws -> (entries: Int, bytes: UInt64, digest: SHA256Digest) {
         let sorted = paths.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
         var export = try Export(path: path, compression: compression, clampMtime: clampMtime, owners: owners)
         for described in sorted {
@@ -175,9 +175,10 @@ extension TarWriter {
             written += 1
         }
 
-        func finish() throws -> (entries: Int, bytes: UInt64) {
+        func finish() throws -> (entries: Int, bytes: UInt64, digest: SHA256Digest) {
             try writer.finish()
-            return (written, bytes)
+            guard let digest = writer.digest else { throw StrataError.internalError("\(writer.path): no digest after finishing") }
+            return (written, bytes, digest)
         }
     }
 

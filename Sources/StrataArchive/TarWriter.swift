@@ -3,10 +3,15 @@
 // names, large ids or sizes, extended attributes as `SCHILY.xattr.*` only).
 // GNU tar, bsdtar, Docker and containerd read it. The output depends only on the entries added
 // and the compression (TarCompression.swift): no host names, no access/change times, fixed
-// 10240-byte blocks. Entry names: the root as `./`, directories with a trailing `/`, every
+// 10240-byte blocks. The bytes are hashed as they are written (``TarWriter/digest``): the build
+// says the output's sha256 without reading it again. Entry names: the root as `./`, directories with a trailing `/`, every
 // other path relative without a leading `./` (as `docker export` writes them).
 import CArchive
 import StrataCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Writes entries to a tar file. Not thread-safe, as libarchive is not.
 public final class TarWriter {
@@ -14,6 +19,32 @@ public final class TarWriter {
     /// The output path, for error messages.
     public let path: String
     private var finished = false
+    private let sink: Sink
+    /// The sha256 of the bytes written, once ``finish()`` returned.
+    public private(set) var digest: SHA256Digest?
+
+    /// Where libarchive's blocks go: the file, and a hash of everything written to it.
+    private final class Sink {
+        let fd: Int32
+        var hasher = StreamingSHA256()
+
+        init(fd: Int32) { self.fd = fd }
+
+        func write(_ archive: OpaquePointer?, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+            var done = 0
+            while done < count {
+                let n = Glibc.write(fd, buffer + done, count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    strata_archive_set_errno(archive, errno)
+                    return -1
+                }
+                done += n
+            }
+            hasher.update(UnsafeRawBufferPointer(start: buffer, count: count))
+            return count
+        }
+    }
 
     /// Creates (or truncates) the tar file at `path`.
     ///
@@ -22,9 +53,15 @@ public final class TarWriter {
     ///   - compression: the compression, at its fixed settings.
     /// - Throws: ``StrataError`` `.io` when the file cannot be created.
     public init(path: String, compression: TarCompression) throws {
-        guard let handle = archive_write_new() else { throw StrataError.internalError("archive_write_new failed") }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw StrataError(.io, "\(path): cannot create: \(String(cString: strerror(errno)))") }
+        guard let handle = archive_write_new() else {
+            close(fd)
+            throw StrataError.internalError("archive_write_new failed")
+        }
         self.handle = handle
         self.path = path
+        sink = Sink(fd: fd)
         try archive_write_set_format_pax_restricted(handle).check(handle, .internalError, "\(path): pax format")
         // Extended attributes as SCHILY.xattr.* only: GNU tar reads those and warns about every
         // LIBARCHIVE.xattr.* record, which libarchive writes beside them by default.
@@ -32,7 +69,16 @@ public final class TarWriter {
             .check(handle, .internalError, "\(path): pax xattr header")
         try compression.configure(handle)
         try archive_write_set_bytes_per_block(handle, 10240).check(handle, .internalError, "\(path): block size")
-        try UTF8Locale.with { archive_write_open_filename(handle, path) }.check(handle, .io, "\(path): cannot create")
+        // What archive_write_open_filename does for a regular file: the last block unpadded.
+        try archive_write_set_bytes_in_last_block(handle, 1).check(handle, .internalError, "\(path): last block")
+        let client = Unmanaged.passUnretained(sink).toOpaque()
+        try archive_write_open(
+            handle, client, nil,
+            { archive, client, buffer, count in
+                guard let client, let buffer else { return -1 }
+                return Unmanaged<Sink>.fromOpaque(client).takeUnretainedValue().write(archive, buffer, count)
+            }, nil
+        ).check(handle, .io, "\(path): cannot start writing")
     }
 
     deinit {
@@ -40,6 +86,7 @@ public final class TarWriter {
         // a trailer that makes a partial archive look whole.
         if !finished { archive_write_fail(handle) }
         archive_write_free(handle)
+        if sink.fd >= 0, !finished { close(sink.fd) }
     }
 
     /// Appends one entry.
@@ -83,7 +130,11 @@ public final class TarWriter {
     public func finish() throws {
         guard !finished else { return }
         finished = true
-        try UTF8Locale.with { archive_write_close(handle) }.check(handle, .io, "\(path): closing")
+        let closing = UTF8Locale.with { archive_write_close(handle) }
+        let closed = close(sink.fd) == 0 ? 0 : errno
+        try closing.check(handle, .io, "\(path): closing")
+        guard closed == 0 else { throw StrataError(.io, "\(path): closing: \(String(cString: strerror(closed)))") }
+        digest = sink.hasher.finalize()
     }
 }
 

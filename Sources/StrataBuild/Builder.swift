@@ -77,10 +77,9 @@ public struct Builder: Sendable {
             let stats = try await Offload.run {
                 try Self.export(commit, from: store, to: output, format: format, report: { _ in })
             }
-            let digest: SHA256Digest? = format == .directory ? nil : try SHA256Digest.of(file: output)
             return Result(
                 packages: lock.packages.count, files: stats.files, bytes: stats.bytes, output: output,
-                outputDigest: digest, commit: id, imported: 0, usedOverlay: false, reused: true)
+                outputDigest: stats.digest, commit: id, imported: 0, usedOverlay: false, reused: true)
         }
         return try await run(job, with: packager)
     }
@@ -95,7 +94,7 @@ public struct Builder: Sendable {
     public static func export(
         _ commit: Commit, from store: Store, to output: String, format: OutputFormat, readingObjects: Bool = true,
         report: (String) -> Void
-    ) throws -> (files: Int, bytes: UInt64) {
+    ) throws -> ExportStats {
         if readingObjects, case .tar(let compression) = format,
             let stats = try Exporter.exportCommitted(
                 try store.readTree(commit.tree), store: store, to: output, compression: compression,
@@ -180,12 +179,12 @@ public struct Builder: Sendable {
                 root: scratch.merged, to: job.output, format: job.format, clampMtime: epoch, hardlinks: hardlinks)
             report("commit: the tree into the store")
             let commit = try Committer(store: store).commit(
-                root: scratch.merged, hardlinks: hardlinks, knownObjects: try knownObjects(composed.tree),
+                root: scratch.merged, hardlinks: hardlinks,
+                knownObject: usedOverlay ? scratch.untouched(composed.tree) : { _ in nil },
                 clampMtime: epoch, lock: lock, spec: spec)
-            let digest: SHA256Digest? = job.format == .directory ? nil : try SHA256Digest.of(file: job.output)
             return Result(
                 packages: packages.count, files: stats.files, bytes: stats.bytes, output: job.output,
-                outputDigest: digest, commit: commit, imported: imported.imported, usedOverlay: usedOverlay)
+                outputDigest: stats.digest, commit: commit, imported: imported.imported, usedOverlay: usedOverlay)
         } catch {
             Interruption.parkIfInterrupted()
             kept = job.keepFailed
@@ -225,19 +224,5 @@ extension Builder {
             error.message += "\n(--keep-failed keeps the failed tree for inspection)"
         }
         return error
-    }
-}
-
-extension Builder {
-    /// The store objects the composed files are, by `"device:inode"`.
-    func knownObjects(_ tree: ComposedTree) throws -> [String: ObjectID] {
-        var out = [String: ObjectID]()
-        for path in Set(tree.objects.values) {
-            guard let id = try? ObjectID(hex: String(path.suffix(65).filter { $0 != "/" })) else { continue }
-            var st = stat()
-            guard lstat(path, &st) == 0 else { continue }
-            out["\(st.st_dev):\(st.st_ino)"] = id
-        }
-        return out
     }
 }

@@ -109,7 +109,8 @@ public final class Scratch: @unchecked Sendable {
             let tmpfs = try Command.runBlocking(mount, ["-t", "tmpfs", "-o", "mode=0755,size=4g", "strata-build", writable])
             tmpfsMounted = tmpfs.status == 0
             for dir in [upper, work] { try FileSystem.makeDirectories(dir) }
-            let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
+            // Stated, not left to the kernel's defaults: ``untouched(_:)`` relies on both.
+            let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work),redirect_dir=off,metacopy=off"
             let result = try Command.runBlocking(mount, ["-t", "overlay", "overlay", "-o", options, merged])
             if result.status == 0 {
                 mounted = true
@@ -123,6 +124,25 @@ public final class Scratch: @unchecked Sendable {
         let copy = try Command.runBlocking("/bin/cp", ["-a", "--", lower, merged])
         guard copy.status == 0 else { throw StrataError(.io, "cannot copy \(lower): \(copy.stderr)") }
         return false
+    }
+
+    /// The store object a file of the merged view is when no script touched it: the composed
+    /// file at that path, when the upper layer has nothing there. The overlay is mounted with
+    /// `redirect_dir=off` and `metacopy=off`, so a path that the upper layer lacks shows the lower
+    /// layer's file of the same path, or nothing (an opaque directory above it holds everything
+    /// below it in the upper layer).
+    func untouched(_ tree: ComposedTree) -> (String) -> ObjectID? {
+        var objects = [String: ObjectID]()
+        for (path, object) in tree.objects {
+            if let id = try? ObjectID(hex: String(object.suffix(65).filter { $0 != "/" })) { objects[path] = id }
+        }
+        let upper = upper
+        return { path in
+            guard let id = objects[path] else { return nil }
+            var st = stat()
+            guard lstat("\(upper)/\(path)", &st) != 0, errno == ENOENT else { return nil }
+            return id
+        }
     }
 
     /// Unmounts and deletes everything.

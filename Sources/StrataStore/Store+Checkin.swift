@@ -1,6 +1,7 @@
 // Check-in: a finished directory tree (a built template) becomes objects and a tree manifest.
-// Files that are already store objects (the composed lower layer of a build) are recognised by
-// their id and cost a hash, not a copy; files that maintainer scripts wrote are copied in. Symlinks
+// Files that are already store objects (the composed lower layer of a build, where the scripts did
+// not touch them) are named by the caller and cost neither a read nor a hash; the others (what
+// maintainer scripts wrote) are hashed and copied in. Symlinks
 // are recorded, never followed; files with several names in the tree become one file entry and
 // hardlink entries to it, but only for the groups `hardlinks` declares (packages' own hardlinks):
 // two unrelated files that share a store object stay two files.
@@ -13,13 +14,13 @@ import StrataCore
 
 extension Store {
     /// Checks `root` in and returns the tree's id. Call under the writer lock.
-    /// - Parameter knownObjects: store objects by `"device:inode"`: a file of the tree that is one
-    ///   of them (a hardlink from the composed lower layer, seen through an overlay that reports
-    ///   the real file's device and inode) is recorded without being read again.
+    /// - Parameter knownObject: the store object a regular file of the tree is, by its path
+    ///   relative to `root`, when the caller knows (a file of the composed lower layer that no
+    ///   script copied up); it is recorded as that object without being read. `nil`: read it.
     /// - Parameter clampMtime: a file copied in keeps its mtime clamped to this (so two builds
     ///   give the same objects); dated 0 when `nil`.
     public func checkIn(
-        directory root: String, hardlinks: Set<String> = [], knownObjects: [String: ObjectID] = [:],
+        directory root: String, hardlinks: Set<String> = [], knownObject: (String) -> ObjectID? = { _ in nil },
         clampMtime: Int64? = nil
     ) throws -> SHA256Digest {
         var metadataCache = [ObjectID: FileMetadata]()
@@ -65,7 +66,7 @@ extension Store {
                     continue
                 }
                 if hardlinks.contains(path) { firstPath[key] = path }
-                if let known = knownObjects[key] {
+                if let known = knownObject(path) {
                     let full = try metadataCache[known] ?? diskMetadata(ofObject: known)
                     metadataCache[known] = full
                     // Dated after the clamp (an old SOURCE_DATE_EPOCH): a clamped copy below instead.

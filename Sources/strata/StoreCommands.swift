@@ -66,7 +66,7 @@ extension Strata {
                 let stats = try await Offload.run {
                     try Builder.export(commit, from: store, to: target.path, format: target.format) { _ in }
                 }
-                let digest = target.format == .directory ? "" : " sha256 \(try SHA256Digest.of(file: target.path).hex)"
+                let digest = stats.digest.map { " sha256 \($0.hex)" } ?? ""
                 let size = ByteCountFormatter.string(fromByteCount: Int64(stats.bytes), countStyle: .file)
                 print(
                     "exported \(id.hex.prefix(12)) (\(commit.origin["target"] ?? "?") --set \(commit.origin["set"] ?? "?")): "

@@ -164,14 +164,14 @@ struct PipelineStageTests {
         let committer = Committer(store: store)
         let lock = Self.lock([])
         let first = try committer.commit(
-            root: root, hardlinks: hardlinks, knownObjects: [:], clampMtime: 1000, lock: lock, spec: spec)
+            root: root, hardlinks: hardlinks, clampMtime: 1000, lock: lock, spec: spec)
         let again = try committer.commit(
-            root: root, hardlinks: hardlinks, knownObjects: [:], clampMtime: 1000, lock: lock, spec: spec)
+            root: root, hardlinks: hardlinks, clampMtime: 1000, lock: lock, spec: spec)
         #expect(first == again)
         #expect(try store.ref("fixture/1/base/amd64") == first)
         try "changed\n".write(toFile: "\(root)/etc/motd", atomically: true, encoding: .utf8)
         let changed = try committer.commit(
-            root: root, hardlinks: hardlinks, knownObjects: [:], clampMtime: 1000, lock: lock, spec: spec)
+            root: root, hardlinks: hardlinks, clampMtime: 1000, lock: lock, spec: spec)
         #expect(changed != first)
         #expect(try store.readCommit(changed).parents == [first])
     }

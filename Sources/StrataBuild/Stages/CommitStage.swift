@@ -41,12 +41,12 @@ struct Committer {
     }
 
     func commit(
-        root: String, hardlinks: Set<String>, knownObjects: [String: ObjectID], clampMtime: Int64, lock: Lockfile,
+        root: String, hardlinks: Set<String>, knownObject: (String) -> ObjectID? = { _ in nil }, clampMtime: Int64, lock: Lockfile,
         spec: TemplateSpec
     ) throws -> SHA256Digest {
         try store.withWriterLock {
             let tree = try store.withDeferredSync { batch in
-                try batch.checkIn(directory: root, hardlinks: hardlinks, knownObjects: knownObjects, clampMtime: clampMtime)
+                try batch.checkIn(directory: root, hardlinks: hardlinks, knownObject: knownObject, clampMtime: clampMtime)
             }
             let ref = Self.ref(for: spec)
             let parent = try store.ref(ref)

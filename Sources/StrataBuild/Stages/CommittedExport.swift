@@ -17,7 +17,7 @@ extension Exporter {
     /// Writes the tree `manifest` to `output` as a tar; nil when it must be checked out instead.
     static func exportCommitted(
         _ manifest: TreeManifest, store: Store, to output: String, compression: TarCompression, clampMtime: Int64
-    ) throws -> (files: Int, bytes: UInt64)? {
+    ) throws -> ExportStats? {
         let byPath = Dictionary(manifest.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         /// The object a path's inode is: its own, or its hardlink target's.
         func object(of entry: TreeEntry) -> ObjectID? {

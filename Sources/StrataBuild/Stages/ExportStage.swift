@@ -11,10 +11,18 @@ import StrataCore
     import Glibc
 #endif
 
+/// What an export wrote: paths, bytes of file content, and a tar's sha256 (hashed as written).
+public struct ExportStats: Sendable {
+    public var files: Int
+    public var bytes: UInt64
+    /// `nil` for a directory.
+    public var digest: SHA256Digest?
+}
+
 enum Exporter {
     static func export(
         root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>
-    ) throws -> (files: Int, bytes: UInt64) {
+    ) throws -> ExportStats {
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
         let directory = (target as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -46,7 +54,8 @@ enum Exporter {
                     undo()
                     throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)")
                 }
-                return (try clampDates(target, to: clampMtime), 0)
+                let (files, bytes) = try clampDates(target, to: clampMtime)
+                return ExportStats(files: files, bytes: bytes, digest: nil)
             }
         }
     }
@@ -54,8 +63,8 @@ enum Exporter {
     /// Writes a tar under a temporary name beside `target` with `body`, then renames it; an error
     /// or an interruption before the rename leaves nothing.
     static func writeTar(
-        to target: String, _ body: (String) throws -> (entries: Int, bytes: UInt64)
-    ) throws -> (files: Int, bytes: UInt64) {
+        to target: String, _ body: (String) throws -> (entries: Int, bytes: UInt64, digest: SHA256Digest)
+    ) throws -> ExportStats {
         let temp = "\(target).strata-\(UInt64.random(in: 0...UInt64.max))"
         do {
             // Registered until the rename: an interruption before it leaves no partial file.
@@ -64,7 +73,7 @@ enum Exporter {
                 guard rename(temp, target) == 0 else {
                     throw StrataError(.io, "cannot move the output to \(target): \(String(cString: strerror(errno)))")
                 }
-                return (stats.entries, stats.bytes)
+                return ExportStats(files: stats.entries, bytes: stats.bytes, digest: stats.digest)
             }
         } catch {
             unlink(temp)
@@ -74,9 +83,10 @@ enum Exporter {
 
     /// Clamps the dates of a directory output as the tar's are (`cp -a` kept them): none newer
     /// than `clampMtime`.
-    /// - Returns: the number of paths.
-    private static func clampDates(_ root: String, to clampMtime: Int64) throws -> Int {
+    /// - Returns: the number of paths and the bytes of their regular files.
+    private static func clampDates(_ root: String, to clampMtime: Int64) throws -> (files: Int, bytes: UInt64) {
         var count = 0
+        var bytes: UInt64 = 0
         func visit(_ relative: String) throws {
             let absolute = relative.isEmpty ? root : "\(root)/\(relative)"
             var st = stat()
@@ -92,8 +102,9 @@ enum Exporter {
                 throw StrataError(.io, "cannot set the date of \(absolute): \(String(cString: strerror(errno)))")
             }
             count += 1
+            if (st.st_mode & S_IFMT) == S_IFREG { bytes += UInt64(st.st_size) }
         }
         try visit("")
-        return count
+        return (count, bytes)
     }
 }
