@@ -23,9 +23,24 @@ import StrataCore
     import Glibc
 #endif
 
-/// The package entries a deferred batch writes once its files are on disk.
-final class DeferredEntries: Sendable {
+/// The package entries a deferred batch writes once its files are on disk, and whether it wrote
+/// anything unflushed (a batch that found every object already there flushes nothing).
+final class DeferredEntries: @unchecked Sendable {
+    // @unchecked: `wrote` is only read and written under `lock`.
     let pending = LockedBox([(blob: SHA256Digest, tree: SHA256Digest)]())
+    private let lock = NSLock()
+    private var wrote = false
+
+    /// Runs `writeMarker` before the batch's first unflushed write; every writer waits for it.
+    func beforeFirstWrite(_ writeMarker: () throws -> Void) throws {
+        try lock.withLock {
+            guard !wrote else { return }
+            try writeMarker()
+            wrote = true
+        }
+    }
+
+    var wroteAnything: Bool { lock.withLock { wrote } }
 }
 
 /// What a writer left unflushed when it stopped: its boot and when it began.
@@ -53,9 +68,6 @@ extension Store {
     public func withDeferredSync<T>(_ body: (Store) throws -> T) throws -> T {
         try recoverUnsynced()
         guard geteuid() == 0, deferred == nil else { return try body(self) }
-        let marker = UnsyncedMarker(bootID: UnsyncedMarker.currentBootID, started: Int64(time(nil)))
-        try blobs.replace(unsyncedMarkerPath, with: Array(try JSONEncoder().encode(marker)), hint: "unsynced")
-        FileSystem.syncDirectory(root)
         var batch = self
         let entries = DeferredEntries()
         batch.deferred = entries
@@ -65,13 +77,26 @@ extension Store {
         } catch {
             // What was written is whole (the process lives); it only needs flushing. No entry is
             // written: the packages are read again next time.
-            if (try? syncFileSystem()) != nil { _ = try? FileSystem.remove(unsyncedMarkerPath) }
+            if entries.wroteAnything, (try? syncFileSystem()) != nil { _ = try? FileSystem.remove(unsyncedMarkerPath) }
             throw error
         }
-        try syncFileSystem()
+        // Nothing written unflushed (every object was there): what the entries name is on disk
+        // already, flushed by the batch that wrote it or by recoverUnsynced above.
+        let wrote = entries.wroteAnything
+        if wrote { try syncFileSystem() }
         for (blob, tree) in entries.pending.get() { try setPackageTree(blob: blob, tree: tree) }
-        _ = try FileSystem.remove(unsyncedMarkerPath)
+        if wrote { _ = try FileSystem.remove(unsyncedMarkerPath) }
         return result
+    }
+
+    /// Call before writing a file unflushed in a batch: the first one writes the marker
+    /// (flushed) that says the store has unflushed writes, and when they began.
+    func beforeUnflushedWrite() throws {
+        try deferred?.beforeFirstWrite {
+            let marker = UnsyncedMarker(bootID: UnsyncedMarker.currentBootID, started: Int64(time(nil)))
+            try blobs.replace(unsyncedMarkerPath, with: Array(try JSONEncoder().encode(marker)), hint: "unsynced")
+            FileSystem.syncDirectory(root)
+        }
     }
 
     /// One syncfs(2) of the store's file system.

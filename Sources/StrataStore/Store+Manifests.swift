@@ -60,6 +60,7 @@ extension Store {
         let file = try makeTemporaryFile(hint: "manifest")
         do {
             try bytes.withUnsafeBytes { try file.write($0) }
+            try beforeUnflushedWrite()
             try file.finish(movingTo: path, durable: !defersSync)
         } catch {
             file.discard()

@@ -63,6 +63,7 @@ extension Store {
             }
             try apply(metadata, to: file.fd, path: file.path)
             try FileSystem.makeDirectories((destination as NSString).deletingLastPathComponent)
+            try beforeUnflushedWrite()
             try file.finish(movingTo: destination, durable: !defersSync, startWriteback: true)
             return id
         } catch {

@@ -114,6 +114,7 @@ public struct Store: Sendable {
 
     /// Saves a packager's record of the imported package `blob` (replaced atomically).
     public func savePackageRecord(_ bytes: [UInt8], for blob: SHA256Digest) throws {
+        try beforeUnflushedWrite()
         try blobs.replace(packageRecordPath(blob), with: bytes, hint: "record", durable: !defersSync)
     }
 

@@ -25,6 +25,7 @@ struct DeferredSyncTests {
         let blob = try store.blobs.ingest(bytes: Array("a package".utf8), what: "x")
         try store.withWriterLock {
             try store.withDeferredSync { batch in
+                #expect(!FileManager.default.fileExists(atPath: Self.marker(store)), "no marker before a write")
                 let (_, entry) = try Self.object(batch, "content")
                 let tree = try batch.writeTree(TreeManifest(entries: [entry]))
                 try batch.setPackageTree(blob: blob, tree: tree)
@@ -49,6 +50,19 @@ struct DeferredSyncTests {
         }
         #expect(try store.packageTree(blob: other) == nil)
         #expect(!FileManager.default.fileExists(atPath: Self.marker(store)))
+
+        // A batch that finds every object and tree there writes nothing unflushed: no marker, and
+        // its entries are written all the same.
+        let again = try store.blobs.ingest(bytes: Array("the same files again".utf8), what: "x")
+        try store.withWriterLock {
+            try store.withDeferredSync { batch in
+                let (_, entry) = try Self.object(batch, "content")
+                try batch.setPackageTree(blob: again, tree: try batch.writeTree(TreeManifest(entries: [entry])))
+                #expect(!FileManager.default.fileExists(atPath: Self.marker(store)), "nothing new was written")
+            }
+        }
+        #expect(try store.packageTree(blob: again) != nil)
+        #expect(try store.fsck().isClean)
     }
 
     @Test(
