@@ -173,15 +173,27 @@ public struct Builder: Sendable {
             let warnings = try packager.finalize(packages, root: scratch.merged, lock: lock, spec: spec)
             warnings.forEach { Diagnostics.warning($0) }
 
-            report("export: \(job.output)")
+            // Export and commit only read the finished tree: the tar is written on another
+            // thread while the tree is checked in on this one.
+            report("export+commit: \(job.output), and the tree into the store")
             let hardlinks = Set(packages.flatMap { $0.declaredHardlinks(packager.layout) })
-            let stats = try Exporter.export(
-                root: scratch.merged, to: job.output, format: job.format, clampMtime: epoch, hardlinks: hardlinks)
-            report("commit: the tree into the store")
-            let commit = try Committer(store: store).commit(
-                root: scratch.merged, hardlinks: hardlinks,
-                knownObject: usedOverlay ? scratch.untouched(composed.tree) : { _ in nil },
-                clampMtime: epoch, lock: lock, spec: spec)
+            let exported = LockedBox<Swift.Result<ExportStats, any Error>?>(nil)
+            let exporting = DispatchGroup()
+            DispatchQueue.global().async(group: exporting) { [job, scratch] in
+                exported.set(Swift.Result {
+                    try Exporter.export(
+                        root: scratch.merged, to: job.output, format: job.format, clampMtime: epoch, hardlinks: hardlinks)
+                })
+            }
+            let committed = Swift.Result {
+                try Committer(store: store).commit(
+                    root: scratch.merged, hardlinks: hardlinks,
+                    knownObject: usedOverlay ? scratch.untouched(composed.tree) : { _ in nil },
+                    clampMtime: epoch, lock: lock, spec: spec)
+            }
+            exporting.wait()
+            let stats = try (exported.get() ?? .failure(StrataError.internalError("the export did not finish"))).get()
+            let commit = try committed.get()
             return Result(
                 packages: packages.count, files: stats.files, bytes: stats.bytes, output: job.output,
                 outputDigest: stats.digest, commit: commit, imported: imported.imported, usedOverlay: usedOverlay)
