@@ -149,15 +149,19 @@ public struct Builder: Sendable {
         defer { if !kept { scratch.remove() } }
         do {
             report("compose: \(packages.count) packages into \(scratch.lower)")
-            let composed = try ComposeStage(layout: packager.layout, excludes: spec.excludes)
+            // Symlinks go to the merged view once it is mounted: new inodes on the store's file
+            // system are what composing costs (a tmpfs upper layer takes them for nothing).
+            let composed = try ComposeStage(layout: packager.layout, excludes: spec.excludes, deferSymlinks: true)
                 .run(packages, root: scratch.lower)
             if composed.excluded > 0 { report("compose: \(composed.excluded) paths excluded by the template") }
-            var tree = composed.tree
-            tree.sourceDateEpoch = epoch
-            try packager.register(packages, lock: lock, spec: spec, in: tree)
-
             let usedOverlay = try scratch.mountOverlay()
             if !usedOverlay { report("compose: overlayfs unavailable; configuring a copy of the tree instead") }
+            try Composer.placeSymlinks(composed.symlinks, in: scratch.merged)
+            // The database is written into the merged view: its few hundred new files land in the
+            // upper layer (tmpfs), not as new inodes on the store's file system.
+            var tree = ComposedTree(root: scratch.merged, layout: composed.tree.layout, objects: composed.tree.objects)
+            tree.sourceDateEpoch = epoch
+            try packager.register(packages, lock: lock, spec: spec, in: tree)
             report("configure: maintainer scripts of \(packages.count) packages")
             try packager.configure(
                 packages, in: scratch.merged,

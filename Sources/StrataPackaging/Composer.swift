@@ -58,6 +58,15 @@ public struct Composer {
     /// that scripts write to (the overlay's merged directory), where a hardlink would expose the
     /// store object itself.
     public var copyFiles = false
+    /// Keep symlinks out of the tree and hand them to ``placeDeferredSymlinks(in:)`` later: a
+    /// build composes its lower layer on the store's file system, where every symlink is a new
+    /// inode, and puts them in the overlay's upper layer (tmpfs) instead. They are all placed at
+    /// once when a later entry's parent is missing (it may be one of them, or lie beyond one) or
+    /// a hardlink names one, so every path resolves as it would have; a later entry at a kept
+    /// symlink's path replaces it, as it would have.
+    public var deferSymlinks = false
+    /// The symlinks kept back, by laid-out path.
+    public private(set) var deferred: [String: PackageEntry] = [:]
 
     public init(root: String, layout: TreeLayout = .mergedUsr) throws {
         tree = try RootedPath(root: root)
@@ -71,7 +80,11 @@ public struct Composer {
         if case .symlink = entry.kind, layout.mergedDirectories.contains(override ?? entry.path) { return }
         let path = layout.path(override ?? entry.path)
         if entry.path.isEmpty { return }  // the package's "./": the root already exists
-        let (dir, leaf) = try tree.openParent(of: path)
+        if deferSymlinks, !deferred.isEmpty {
+            deferred[path] = nil  // replaced by this entry, whatever it is
+            if case .hardlink(let target) = entry.kind, deferred[layout.path(target)] != nil { try placeDeferred() }
+        }
+        let (dir, leaf) = try openParent(of: path)
         defer { Glibc.close(dir) }
         switch entry.kind {
         case .directory:
@@ -95,11 +108,13 @@ public struct Composer {
             }
         case .symlink(let target):
             try replaceExisting(dir, leaf, path)
-            guard symlinkat(target, dir, leaf) == 0 else { throw failure("cannot create symlink", path) }
-            _ = fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW)
-            try date(dir, leaf, entry, path)
+            if deferSymlinks {
+                deferred[path] = entry
+                return
+            }
+            try makeSymlink(target, dir, leaf, entry, path)
         case .hardlink(let target):
-            let (targetDir, targetLeaf) = try tree.openParent(of: layout.path(target))
+            let (targetDir, targetLeaf) = try openParent(of: layout.path(target))
             defer { Glibc.close(targetDir) }
             try replaceExisting(dir, leaf, path)
             guard linkat(targetDir, targetLeaf, dir, leaf, 0) == 0 else { throw failure("cannot link to \(target)", path) }
@@ -118,6 +133,48 @@ public struct Composer {
             try setOwnerAndMode(dir, leaf, entry, path)
             try date(dir, leaf, entry, path)
         }
+    }
+
+    /// Places symlinks kept back by a composer (``deferred``) into `root`, the merged view of the
+    /// tree it composed, in path order.
+    public static func placeSymlinks(_ symlinks: [String: PackageEntry], in root: String) throws {
+        guard !symlinks.isEmpty else { return }
+        var view = try Composer(root: root)
+        defer { view.close() }
+        for path in symlinks.keys.sorted() {
+            guard let entry = symlinks[path], case .symlink(let target) = entry.kind else { continue }
+            let (dir, leaf) = try view.tree.openParent(of: path)
+            defer { Glibc.close(dir) }
+            try view.makeSymlink(target, dir, leaf, entry, path)
+        }
+    }
+
+    /// Opens `path`'s parent. With symlinks kept back, a missing parent may be one of them, or
+    /// lie beyond one: they are all placed first, and the path resolves as it would have.
+    /// (A kept-back symlink's path has nothing in the tree: a parent that exists is none of them.)
+    private mutating func openParent(of path: String) throws -> (fd: Int32, leaf: String) {
+        guard deferSymlinks, !deferred.isEmpty else { return try tree.openParent(of: path) }
+        if let found = try tree.openExistingParent(of: path) { return found }
+        try placeDeferred()
+        return try tree.openParent(of: path)
+    }
+
+    /// Places every kept-back symlink in this tree now, in path order.
+    private mutating func placeDeferred() throws {
+        let all = deferred
+        deferred = [:]
+        for path in all.keys.sorted() {
+            guard let entry = all[path], case .symlink(let target) = entry.kind else { continue }
+            let (dir, leaf) = try tree.openParent(of: path)
+            defer { Glibc.close(dir) }
+            try makeSymlink(target, dir, leaf, entry, path)
+        }
+    }
+
+    private func makeSymlink(_ target: String, _ dir: Int32, _ leaf: String, _ entry: PackageEntry, _ path: String) throws {
+        guard symlinkat(target, dir, leaf) == 0 else { throw failure("cannot create symlink", path) }
+        _ = fchownat(dir, leaf, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW)
+        try date(dir, leaf, entry, path)
     }
 
     /// The merged-/usr symlinks (`bin -> usr/bin`) for every folded directory that exists.

@@ -55,9 +55,31 @@ struct HostileComposeTests {
             let (package, _) = try store.withWriterLock {
                 try DebPackager().importPackage(lock, blob: blob, importer: PackageImporter(store: store))
             }
+            // As a build composes (symlinks kept back, then placed), after composing them in
+            // place: both must hold, and make the same tree.
+            let inPlace = "\(work)/in-place"
+            try FileManager.default.createDirectory(atPath: inPlace, withIntermediateDirectories: true)
+            var plain = try Composer(root: inPlace)
+            defer { plain.close() }
+            let plainError: StrataError?
+            do {
+                for entry in package.entries { try plain.place(entry) }
+                plainError = nil
+            } catch let error as StrataError { plainError = error }
             var composer = try Composer(root: root)
+            composer.deferSymlinks = true
             defer { composer.close() }
-            for entry in package.entries { try composer.place(entry) }
+            do {
+                for entry in package.entries { try composer.place(entry) }
+                try Composer.placeSymlinks(composer.deferred, in: root)
+            } catch let error as StrataError {
+                #expect(plainError?.code == error.code, "in place: \(String(describing: plainError)); kept back: \(error)")
+                throw error
+            }
+            #expect(plainError == nil, "composed in place: \(String(describing: plainError))")
+            #expect(
+                try TreeListing.read(root: root).entries.map(\.description)
+                    == TreeListing.read(root: inPlace).entries.map(\.description))
             if writeDatabase { try DpkgDatabase.write([package.record.database], root: root) { try Digests.md5(file: $0) } }
             return (root, outside, nil)
         } catch let error as StrataError {

@@ -15,17 +15,23 @@ import StrataPackaging
 struct ComposeStage {
     let layout: TreeLayout
     let excludes: [String]
+    /// Keep symlinks out of the tree, for the caller to place in the overlay's merged view
+    /// (``Output/symlinks``, Composer's `deferSymlinks`).
+    var deferSymlinks = false
 
     /// What compose made.
     struct Output {
         var tree: ComposedTree
         /// Paths the excludes kept out.
         var excluded: Int
+        /// The symlinks kept out of the tree (with ``ComposeStage/deferSymlinks``), by tree path.
+        var symlinks: [String: PackageEntry] = [:]
     }
 
     /// Places `packages` (in order: a later package replaces an earlier one's file) under `root`.
     func run<Record>(_ packages: [ImportedPackage<Record>], root: String) throws -> Output {
         var composer = try Composer(root: root, layout: layout)
+        composer.deferSymlinks = deferSymlinks
         defer { composer.close() }
         try DevNodes.create(in: root)
         var excluded = 0
@@ -52,7 +58,9 @@ struct ComposeStage {
                 if case .file(let object) = entry.kind { objects[layout.path(entry.path)] = object }
             }
         }
-        return Output(tree: ComposedTree(root: root, layout: layout, objects: objects), excluded: excluded)
+        return Output(
+            tree: ComposedTree(root: root, layout: layout, objects: objects), excluded: excluded,
+            symlinks: composer.deferred)
     }
 
     static func matches(_ entry: PackageEntry, _ globs: [String]) -> Bool {
