@@ -62,7 +62,14 @@ public enum Diagnostics {
 
     /// Called with every line said within one task and its child tasks, besides showing it: a
     /// cached result keeps what computing it said, to say it again when it is reused.
-    public typealias Recorder = @Sendable (_ severity: Severity, _ message: String) -> Void
+    /// (A class, not an optional closure, as the task-local's type: with the closure type, an
+    /// optimized build of Swift 6.3 crashed in swift_task_localValuePush binding it in async code.)
+    public final class Recorder: Sendable {
+        public let record: @Sendable (_ severity: Severity, _ message: String) -> Void
+        public init(_ record: @escaping @Sendable (_ severity: Severity, _ message: String) -> Void) {
+            self.record = record
+        }
+    }
     @TaskLocal public static var recorder: Recorder?
 
     /// Tells the user about something that may need their attention; the command goes on.
@@ -75,7 +82,7 @@ public enum Diagnostics {
     /// Prints `message` as `strata: warning: …` (or `strata proxy: …` for `speaker: "strata proxy"`),
     /// unless the settings drop it.
     public static func emit(_ severity: Severity, _ message: String, speaker: String = "strata") {
-        recorder?(severity, message)
+        recorder?.record(severity, message)
         if let collector {
             collector(line(severity, message, speaker: speaker, settings: Settings(showsNotes: true)) ?? message)
             return

@@ -43,10 +43,11 @@ extension ResolveRequest {
         }
         let warnings = LockedBox([String]())
         let outer = Diagnostics.recorder
-        let resolution = try await Diagnostics.$recorder.withValue({ severity, message in
-            outer?(severity, message)
+        let recorder = Diagnostics.Recorder { severity, message in
+            outer?.record(severity, message)
             if severity == .warning { warnings.update { $0.append(message) } }
-        }) { try await resolve() }
+        }
+        let resolution = try await Diagnostics.$recorder.withValue(recorder) { try await resolve() }
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
