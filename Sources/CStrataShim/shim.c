@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <string.h>
@@ -64,6 +66,14 @@ int strata_remove_tree(const char *path) {
 
 int strata_syncfs(int fd) {
     return syncfs(fd);
+}
+
+int strata_set_topdir(int fd) {
+    int flags = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return -1;
+    if (flags & FS_TOPDIR_FL) return 0;
+    flags |= FS_TOPDIR_FL;
+    return ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
 
 int strata_start_writeback(int fd) {

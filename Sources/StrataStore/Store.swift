@@ -23,6 +23,7 @@
 // Everything but refs/ and packages/ is named by content and immutable, so readers need no lock:
 // a name either is absent or holds complete, verified bytes. `gc` (Store+GC.swift) is the only
 // deleter; `fsck` (Store+Fsck.swift) re-hashes everything and changes nothing.
+import CStrataShim
 import Foundation
 import StrataCore
 
@@ -54,6 +55,19 @@ public struct Store: Sendable {
         self.root = root
         for dir in ["objects", "trees", "commits", "refs", "packages"] {
             try FileSystem.makeDirectories("\(root)/\(dir)")
+        }
+        // Builds' scratch trees (thousands of directories, made and removed every build) and
+        // the object directories spread over the file system's block groups: ext4 without a
+        // journal skips every inode freed in the last minutes when it allocates one, and a build
+        // right after another otherwise allocates where that one just freed (compose 0.45-0.99 s
+        // against 0.29-0.32 s, docs/benchmarks.md). Nothing but the placement of new directories
+        // changes; file systems without the flag refuse it, and that is fine.
+        for dir in ["tmp", "objects"] {
+            let fd = open("\(root)/\(dir)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd >= 0 {
+                _ = strata_set_topdir(fd)
+                close(fd)
+            }
         }
     }
 

@@ -154,3 +154,26 @@ struct StoreRootlessTests {
         #expect(try store.readTree(tree).entries.first?.metadata == metadata)
     }
 }
+
+@Suite("Where a store's directories go")
+struct StoreDirectoryPlacementTests {
+    /// `stat -f` names ext2, ext3 and ext4 alike `ext2/ext3`.
+    static var onExt4: Bool {
+        let type = try? Command.runBlocking("/usr/bin/stat", ["-f", "-c", "%T", NSTemporaryDirectory()]).stdoutText
+        return type?.hasPrefix("ext2/ext3") == true
+    }
+
+    @Test(
+        "tmp/ and objects/ carry ext4's top-directory flag (their new subdirectories spread over block groups)",
+        .enabled(if: onExt4, "the temporary directory is not on ext4"))
+    func topDirectories() throws {
+        let store = try makeStore()
+        for dir in ["tmp", "objects"] {
+            let listed = try Command.runBlocking("/usr/bin/lsattr", ["-d", "\(store.root)/\(dir)"]).stdoutText
+            let flags = listed.split(separator: " ").first.map(String.init) ?? ""
+            #expect(flags.contains("T"), "\(dir): \(listed)")
+        }
+        let listed = try Command.runBlocking("/usr/bin/lsattr", ["-d", "\(store.root)/trees"]).stdoutText
+        #expect(!(listed.split(separator: " ").first.map(String.init) ?? "").contains("T"), "only those two")
+    }
+}

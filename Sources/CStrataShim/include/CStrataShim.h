@@ -12,6 +12,10 @@ int strata_fsetxattr(int fd, const char *name, const void *value, size_t size);
 int strata_syncfs(int fd);
 /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE over the whole file: start writing it out, do not wait.
 int strata_start_writeback(int fd);
+/// ioctl(FS_IOC_GETFLAGS / FS_IOC_SETFLAGS), Linux 2.6: adds FS_TOPDIR_FL to the directory `fd`
+/// (ext2/3/4 then spread its new subdirectories over block groups, as for top-level ones). 0 when
+/// it is set or was already; -1 with errno (ENOTTY, EOPNOTSUPP: a file system without the flag).
+int strata_set_topdir(int fd);
 
 /// fgetxattr(2), Linux 2.4: the value of `name`; with size 0, the size it needs.
 ssize_t strata_fgetxattr(int fd, const char *name, void *value, size_t size);
