@@ -3,10 +3,11 @@
 // names, large ids or sizes, extended attributes as `SCHILY.xattr.*` only).
 // GNU tar, bsdtar, Docker and containerd read it. The output depends only on the entries added
 // and the compression (TarCompression.swift): no host names, no access/change times, the last
-// block unpadded (so the 1 MiB write size never shows in the bytes: the same as 10240-byte blocks,
-// a sixth of the export's system time). The bytes are hashed as they are written (``TarWriter/digest``): the build
-// says the output's sha256 without reading it again. Entry names: the root as `./`, directories with a trailing `/`, every
-// other path relative without a leading `./` (as `docker export` writes them).
+// block unpadded (so the 1 MiB write size never shows in the bytes, which equal those written in
+// 10240-byte blocks; fewer writes). The bytes are hashed as they are written
+// (``TarWriter/digest``): the build says the output's sha256 without reading it again. Entry
+// names: the root as `./`, directories with a trailing `/`, every other path relative without a
+// leading `./` (as `docker export` writes them).
 import CArchive
 import StrataCore
 
