@@ -135,7 +135,9 @@ extension Strata {
                     "built \(spec.target) --set \(spec.set) (\(spec.architecture)): \(result.packages) packages "
                         + (result.reused
                             ? "(unchanged: the committed tree exported; fetch, import, compose, configure skipped), "
-                            : "(\(result.imported) newly imported), ")
+                            : result.imported == 0
+                                ? "(0 newly imported: every package was already in the store), "
+                                : "(\(result.imported) newly imported), ")
                         + "\(result.files) files, \(size), "
                         + "\(String(format: "%.1f", seconds)) s -> \(result.output)\(digest)")
                 let times = report.stageTimes()
