@@ -36,9 +36,9 @@ public final class TarWriter {
             var done = 0
             while done < count {
                 let n = Glibc.write(fd, buffer + done, count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    strata_archive_set_errno(archive, errno)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else {
+                    strata_archive_set_errno(archive, n < 0 ? errno : EIO)
                     return -1
                 }
                 done += n

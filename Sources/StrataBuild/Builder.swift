@@ -196,7 +196,15 @@ public struct Builder: Sendable {
                     clampMtime: epoch, lock: lock, spec: spec)
             }
             exporting.wait()
-            let stats = try (exported.get() ?? .failure(StrataError.internalError("the export did not finish"))).get()
+            let stats: ExportStats
+            do {
+                stats = try (exported.get() ?? .failure(StrataError.internalError("the export did not finish"))).get()
+            } catch var error as StrataError {
+                if case .success = committed {
+                    error.message += "\n(the tree was committed all the same: `strata export \(Committer.ref(for: spec))` writes it)"
+                }
+                throw error
+            }
             let commit = try committed.get()
             return Result(
                 packages: packages.count, files: stats.files, bytes: stats.bytes, output: job.output,

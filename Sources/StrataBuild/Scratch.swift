@@ -109,8 +109,8 @@ public final class Scratch: @unchecked Sendable {
             let tmpfs = try Command.runBlocking(mount, ["-t", "tmpfs", "-o", "mode=0755,size=4g", "strata-build", writable])
             tmpfsMounted = tmpfs.status == 0
             for dir in [upper, work] { try FileSystem.makeDirectories(dir) }
-            // Stated, not left to the kernel's defaults: ``untouched(_:)`` relies on both.
-            let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work),redirect_dir=off,metacopy=off"
+            // Stated, not left to the kernel's defaults: ``untouched(_:)`` relies on all three.
+            let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work),redirect_dir=off,metacopy=off,index=off"
             let result = try Command.runBlocking(mount, ["-t", "overlay", "overlay", "-o", options, merged])
             if result.status == 0 {
                 mounted = true
@@ -127,21 +127,27 @@ public final class Scratch: @unchecked Sendable {
     }
 
     /// The store object a file of the merged view is when no script touched it: the composed
-    /// file at that path, when the upper layer has nothing there. The overlay is mounted with
-    /// `redirect_dir=off` and `metacopy=off`, so a path that the upper layer lacks shows the lower
-    /// layer's file of the same path, or nothing (an opaque directory above it holds everything
-    /// below it in the upper layer).
+    /// file at that path, when the upper layer has nothing there and the lower layer's file is
+    /// that object's inode (not a later package's file or hardlink at the same path, nor a copy
+    /// made at ext4's link limit). The overlay is mounted with `redirect_dir=off`, `metacopy=off`
+    /// and `index=off`, so a path that the upper layer lacks shows the lower layer's file of the
+    /// same path, or nothing (an opaque directory above it holds everything below it in the
+    /// upper layer).
     func untouched(_ tree: ComposedTree) -> (String) -> ObjectID? {
-        var objects = [String: ObjectID]()
+        var objects = [String: (id: ObjectID, path: String)]()
         for (path, object) in tree.objects {
-            if let id = try? ObjectID(hex: String(object.suffix(65).filter { $0 != "/" })) { objects[path] = id }
+            if let id = try? ObjectID(hex: String(object.suffix(65).filter { $0 != "/" })) { objects[path] = (id, object) }
         }
-        let upper = upper
+        let (upper, lower) = (upper, lower)
         return { path in
-            guard let id = objects[path] else { return nil }
+            guard let object = objects[path] else { return nil }
             var st = stat()
             guard lstat("\(upper)/\(path)", &st) != 0, errno == ENOENT else { return nil }
-            return id
+            var composed = stat()
+            guard lstat("\(lower)/\(path)", &composed) == 0, lstat(object.path, &st) == 0,
+                composed.st_dev == st.st_dev, composed.st_ino == st.st_ino
+            else { return nil }
+            return object.id
         }
     }
 

@@ -58,15 +58,19 @@ public struct Composer {
     /// that scripts write to (the overlay's merged directory), where a hardlink would expose the
     /// store object itself.
     public var copyFiles = false
-    /// Keep symlinks out of the tree and hand them to ``placeDeferredSymlinks(in:)`` later: a
+    /// Keep symlinks out of the tree and hand them to ``placeSymlinks(_:in:)`` later: a
     /// build composes its lower layer on the store's file system, where every symlink is a new
-    /// inode, and puts them in the overlay's upper layer (tmpfs) instead. They are all placed at
-    /// once when a later entry's parent is missing (it may be one of them, or lie beyond one) or
-    /// a hardlink names one, so every path resolves as it would have; a later entry at a kept
-    /// symlink's path replaces it, as it would have.
+    /// inode, and puts them in the overlay's upper layer (tmpfs) instead. Every path resolves as
+    /// it would have: only a symlink whose path runs through real directories is kept back (so its
+    /// path is where it lands), and all are placed at once when a later entry's parent is missing
+    /// (it may be one of them, or lie beyond one), its path or a hardlink's target runs through a
+    /// symlink already placed, or a hardlink names one; a later entry at a kept symlink's path
+    /// replaces it, as it would have.
     public var deferSymlinks = false
     /// The symlinks kept back, by laid-out path.
     public private(set) var deferred: [String: PackageEntry] = [:]
+    /// The symlinks placed in this tree while others are kept back, by path.
+    private var placedSymlinks = Set<String>()
 
     public init(root: String, layout: TreeLayout = .mergedUsr) throws {
         tree = try RootedPath(root: root)
@@ -80,9 +84,17 @@ public struct Composer {
         if case .symlink = entry.kind, layout.mergedDirectories.contains(override ?? entry.path) { return }
         let path = layout.path(override ?? entry.path)
         if entry.path.isEmpty { return }  // the package's "./": the root already exists
-        if deferSymlinks, !deferred.isEmpty {
+        var keepBack = deferSymlinks
+        if deferSymlinks {
+            var hardlinkTarget: String?
+            if case .hardlink(let target) = entry.kind { hardlinkTarget = layout.path(target) }
+            if throughPlacedSymlink(path) || hardlinkTarget.map(throughPlacedSymlink) == true {
+                try placeDeferred()
+                keepBack = false
+            }
             deferred[path] = nil  // replaced by this entry, whatever it is
-            if case .hardlink(let target) = entry.kind, deferred[layout.path(target)] != nil { try placeDeferred() }
+            placedSymlinks.remove(path)
+            if let hardlinkTarget, deferred[hardlinkTarget] != nil { try placeDeferred() }
         }
         let (dir, leaf) = try openParent(of: path)
         defer { Glibc.close(dir) }
@@ -108,11 +120,12 @@ public struct Composer {
             }
         case .symlink(let target):
             try replaceExisting(dir, leaf, path)
-            if deferSymlinks {
+            if keepBack {
                 deferred[path] = entry
                 return
             }
             try makeSymlink(target, dir, leaf, entry, path)
+            if deferSymlinks { placedSymlinks.insert(path) }
         case .hardlink(let target):
             let (targetDir, targetLeaf) = try openParent(of: layout.path(target))
             defer { Glibc.close(targetDir) }
@@ -168,7 +181,19 @@ public struct Composer {
             let (dir, leaf) = try tree.openParent(of: path)
             defer { Glibc.close(dir) }
             try makeSymlink(target, dir, leaf, entry, path)
+            placedSymlinks.insert(path)
         }
+    }
+
+    /// Whether a parent of `path`, as written, is a symlink placed while others are kept back.
+    private func throughPlacedSymlink(_ path: String) -> Bool {
+        guard !placedSymlinks.isEmpty else { return false }
+        var prefix = ""
+        for component in path.split(separator: "/").dropLast() {
+            prefix = prefix.isEmpty ? String(component) : "\(prefix)/\(component)"
+            if placedSymlinks.contains(prefix) { return true }
+        }
+        return false
     }
 
     private func makeSymlink(_ target: String, _ dir: Int32, _ leaf: String, _ entry: PackageEntry, _ path: String) throws {
@@ -181,7 +206,10 @@ public struct Composer {
     public func linkMergedDirectories() throws {
         for name in layout.mergedDirectories {
             var st = stat()
-            guard lstat("\(tree.root)/usr/\(name)", &st) == 0, lstat("\(tree.root)/\(name)", &st) != 0 else { continue }
+            // usr/NAME in the tree, or kept back to be placed later (a package's `usr/lib64 -> lib`).
+            guard lstat("\(tree.root)/usr/\(name)", &st) == 0 || deferred["usr/\(name)"] != nil,
+                lstat("\(tree.root)/\(name)", &st) != 0
+            else { continue }
             guard symlink("usr/\(name)", "\(tree.root)/\(name)") == 0 else { throw failure("cannot create symlink", name) }
         }
     }

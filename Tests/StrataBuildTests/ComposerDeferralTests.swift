@@ -2,7 +2,8 @@
 // afterwards (Composer.deferSymlinks): the tree must be the one composing them in place gives,
 // whatever the order of entries — a symlink replaced by a later file or directory, a file by a
 // later symlink, files placed through a symlinked directory, a chain of symlinks, an absolute
-// one, a hardlink to a symlink, owners and dates of symlinks, merged /usr.
+// one, a hardlink to a symlink, owners and dates of symlinks, merged /usr, a symlink below a placed
+// one that is replaced later, two spellings of one path.
 import Foundation
 import StrataCore
 import StrataPackaging
@@ -35,6 +36,14 @@ struct ComposerDeferralTests {
             link("usr/share/k", "a", uid: 1, mtime: 1000),
             link("bin/sh", "dash"), file("bin/dash"),  // merged /usr
             link("usr/share/l", "missing"),
+            // A symlink below a placed one lands where that one leads, even once it is replaced.
+            dir("usr/share/y"), dir("usr/share/w"), link("usr/share/x", "y"), file("usr/share/x/q"),
+            link("usr/share/x/z", "t"), link("usr/share/x", "w"),
+            // Two spellings of one place: a later entry at the real path replaces the symlink.
+            dir("usr/share/n"), link("usr/share/m", "n"), file("usr/share/m/trigger"), link("usr/share/m/g", "a"),
+            file("usr/share/n/g"),
+            // A package's own usr/lib64 symlink still gets the top-level merged-/usr link.
+            dir("usr/lib"), link("usr/lib64", "lib"),
         ]
     }
 
@@ -67,5 +76,8 @@ struct ComposerDeferralTests {
         #expect(expected["usr/share/sub/x"]?.kind == .regular && expected["usr/share/sub/y"]?.kind == .regular)
         #expect(expected["usr/share/sub/z"]?.kind == .regular, "the absolute symlink resolved inside the tree")
         #expect(expected["usr/share/k"]?.uid == 1)
+        #expect(expected["usr/share/y/z"]?.kind == .symlink && expected["usr/share/x"]?.symlinkTarget == "w")
+        #expect(expected["usr/share/n/g"]?.kind == .regular)
+        #expect(expected["lib64"]?.symlinkTarget == "usr/lib64")
     }
 }
