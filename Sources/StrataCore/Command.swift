@@ -73,7 +73,7 @@ public enum Command {
         let finished = LockedBox(false)
         let timedOut = LockedBox(false)
         if let timeout {
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            let seconds = timeout.seconds
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
                 finished.update { done in
                     if !done {
@@ -142,4 +142,9 @@ public final class LockedBox<Value>: @unchecked Sendable {
     public func get() -> Value { lock.withLock { value } }
     public func set(_ newValue: Value) { lock.withLock { value = newValue } }
     public func update<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&value) } }
+}
+
+extension Duration {
+    /// The duration in seconds, for timeouts and for saying how long a step took.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

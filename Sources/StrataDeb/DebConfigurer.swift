@@ -77,32 +77,26 @@ public enum DebConfigurer {
                 done
                 rm -rf $admin/tmp.ci $admin/strata-preinst
                 """
-            let start = ContinuousClock.now
-            try explainingFailure { try Chroot.run(root: root, script: script, environment: environment, what: "the preinsts") }
-            report("configure: the preinsts of \(count) packages, \(seconds(since: start))")
+            try run(script, environment, what: "the preinsts", saying: "the preinsts of \(count) packages", report)
         }
         try afterPreinsts()
-        var start = ContinuousClock.now
-        try explainingFailure {
-            try Chroot.run(root: root, script: "dpkg --configure -a", environment: environment, what: "dpkg --configure -a")
-        }
-        report("configure: dpkg --configure -a, \(seconds(since: start))")
+        try run("dpkg --configure -a", environment, what: "dpkg --configure -a", saying: "dpkg --configure -a", report)
         let activations = DpkgDatabase.pendingActivations(packages)
         if !activations.isEmpty {
             let script = activations.map { "dpkg-trigger --no-await \(Chroot.shellQuote($0))" }.joined(separator: "\n")
                 + "\ndpkg --triggers-only -a"
-            start = ContinuousClock.now
-            try explainingFailure {
-                try Chroot.run(root: root, script: script, environment: environment, what: "processing triggers")
-            }
-            report("configure: \(activations.count) triggers, \(seconds(since: start))")
+            try run(script, environment, what: "processing triggers", saying: "\(activations.count) triggers", report)
         }
-    }
 
-    static func seconds(since start: ContinuousClock.Instant) -> String {
-        let elapsed = ContinuousClock.now - start
-        let value = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return String(format: "%.2f s", value)
+        /// One step in the sandbox, said with its time (`configure: dpkg --configure -a, 1.70 s`).
+        func run(
+            _ script: String, _ environment: [String: String], what: String, saying label: String,
+            _ report: (String) -> Void
+        ) throws {
+            let start = ContinuousClock.now
+            try explainingFailure { try Chroot.run(root: root, script: script, environment: environment, what: what) }
+            report("configure: \(label), \(String(format: "%.2f s", (ContinuousClock.now - start).seconds))")
+        }
     }
 
     /// Runs `body`; a script failure is said as the package and script that failed, with that

@@ -187,7 +187,6 @@ struct RpmScriptlets {
             root: root, script: command,
             environment: ["SOURCE_DATE_EPOCH": String(sourceDateEpoch), "SYSTEMD_OFFLINE": "1", "container": "strata"],
             what: what)
-        let elapsed = ContinuousClock.now - start
-        timings.append((what, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        timings.append((what, (ContinuousClock.now - start).seconds))
     }
 }
