@@ -3,6 +3,17 @@
 // this constructor sees that argument before the Swift runtime starts a thread (unshare(2) of a
 // mount namespace needs a single-threaded caller) and never returns to main:
 //
+//   user namespace    `--ids=INSIDE:OUTSIDE:COUNT` (argv[2], optional) maps ids INSIDE… of a new
+//                     user namespace to OUTSIDE… of the host: a child unshares it, this process
+//                     writes the child's uid_map and gid_map (a process cannot map more than its
+//                     own id into a namespace it is in), and the child becomes the namespace's
+//                     root. Every later namespace is owned by it, so each capability the script
+//                     keeps counts only there: whatever the kernel checks against the host's
+//                     namespace (v2 file capabilities, audit, time, modules, raw I/O, devices)
+//                     is refused even to the namespace's root, and a file whose owner is outside
+//                     the map cannot be changed at all. Builds map every id to itself
+//                     (`--ids=0:0:4294967295`: the tree is owned by the host's ids); a container
+//                     whose tree is owned by a subordinate range maps that range.
 //   unshare(2)        new mount, pid, ipc, uts and network namespaces (Linux 3.8)
 //   fork(2)           the child is pid 1 of the new pid namespace; the parent waits and exits
 //                     with its status (and the child gets SIGKILL if the parent dies); pid 1
@@ -20,8 +31,9 @@
 //   close_range(2)    no descriptor but 0, 1 and 2 reaches the script (Linux 5.9; a loop before)
 //   execve(2)         /bin/sh -ec SCRIPT with exactly the NAME=VALUE environment given
 //
-// What it does not do yet: a user namespace mapped to a subordinate id range (the tree would have
-// to be owned by that range); seccomp. A failure before exec exits 125 with `strata sandbox: …`.
+// What it does not do yet: seccomp; a build's tree mapped to a subordinate range (its overlay
+// cannot be an idmapped mount: mount_setattr(MOUNT_ATTR_IDMAP) on an overlay mount is EINVAL on
+// Linux 6.18, measured). A failure before exec exits 125 with `strata sandbox: …`.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -118,24 +131,89 @@ static void be_init(pid_t shell) {
 
 const char *strata_sandbox_argument(void) { return "__strata-sandbox"; }
 
+// Waits for `child` and exits with its status, as the process it stands for would.
+static void exit_as(pid_t child) {
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) die("waitpid");
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    _exit(128 + WTERMSIG(status));
+}
+
+static void write_map(pid_t pid, const char *file, unsigned long inside, unsigned long outside, unsigned long count) {
+    char path[64], line[96];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    int length = snprintf(line, sizeof line, "%lu %lu %lu\n", inside, outside, count);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) die(path);
+    if (write(fd, line, (size_t)length) != length) die(path);
+    close(fd);
+}
+
+// `--ids=INSIDE:OUTSIDE:COUNT`: this process forks; the child unshares a user namespace and waits
+// on a pipe while this process writes the maps, then carries on as the namespace's root. This
+// process waits for it and never returns.
+static void enter_user_namespace(const char *ids) {
+    unsigned long inside = 0, outside = 0, count = 0;
+    char rest = 0;
+    if (sscanf(ids, "%lu:%lu:%lu%c", &inside, &outside, &count, &rest) != 3 || count == 0 || count > 4294967295UL
+        || inside != 0 || outside > 4294967295UL - count) {
+        errno = EINVAL;
+        die("--ids wants 0:OUTSIDE:COUNT");
+    }
+    int ready[2], mapped[2];
+    if (pipe2(ready, O_CLOEXEC) != 0 || pipe2(mapped, O_CLOEXEC) != 0) die("pipe");
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child > 0) {
+        close(ready[1]);
+        close(mapped[0]);
+        char byte = 0;
+        if (read(ready[0], &byte, 1) != 1) exit_as(child);  // it failed and said why
+        write_map(child, "uid_map", inside, outside, count);
+        write_map(child, "gid_map", inside, outside, count);
+        if (write(mapped[1], "m", 1) != 1) die("pipe");
+        close(mapped[1]);
+        exit_as(child);
+    }
+    close(ready[0]);
+    close(mapped[1]);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig");
+    if (unshare(CLONE_NEWUSER) != 0) die("unshare of a user namespace");
+    if (write(ready[1], "r", 1) != 1) die("pipe");
+    char byte = 0;
+    if (read(mapped[0], &byte, 1) != 1) die("waiting for the id map");
+    close(ready[1]);
+    close(mapped[0]);
+    // The namespace's root: its uid 0 is the host's OUTSIDE.
+    if (setgroups(0, NULL) != 0) die("setgroups");
+    if (setresgid(0, 0, 0) != 0) die("setresgid");
+    if (setresuid(0, 0, 0) != 0) die("setresuid");
+    // A change of the effective id clears the parent-death signal.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig");
+}
+
 __attribute__((constructor)) static void strata_sandbox_main(int argc, char **argv, char **envp) {
     (void)envp;
     if (argc < 4 || strcmp(argv[1], "__strata-sandbox") != 0) return;
-    const char *root = argv[2];
-    const char *script = argv[3];
-    char **environment = argv + 4;  // NAME=VALUE..., ended by argv's NULL
+    int first = 2;
+    if (strncmp(argv[2], "--ids=", 6) == 0) {
+        if (argc < 5) {
+            errno = EINVAL;
+            die("usage: __strata-sandbox [--ids=0:OUTSIDE:COUNT] ROOT SCRIPT NAME=VALUE...");
+        }
+        enter_user_namespace(argv[2] + 6);
+        first = 3;
+    }
+    const char *root = argv[first];
+    const char *script = argv[first + 1];
+    char **environment = argv + first + 2;  // NAME=VALUE..., ended by argv's NULL
 
     if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) != 0) die("unshare");
     pid_t child = fork();
     if (child < 0) die("fork");
-    if (child > 0) {
-        int status = 0;
-        while (waitpid(child, &status, 0) < 0) {
-            if (errno != EINTR) die("waitpid");
-        }
-        if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-        _exit(128 + WTERMSIG(status));
-    }
+    if (child > 0) exit_as(child);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig");
     enter(root);
     pid_t shell = fork();

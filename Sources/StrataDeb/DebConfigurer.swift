@@ -58,8 +58,8 @@ public enum DebConfigurer {
             }
             chmod("\(staging)/preinst", 0o755)
             let env = [
-                "DPKG_MAINTSCRIPT_PACKAGE=\(Chroot.shellQuote(package.name))",
-                "DPKG_MAINTSCRIPT_ARCH=\(Chroot.shellQuote(package.architecture))",
+                "DPKG_MAINTSCRIPT_PACKAGE=\(Sandbox.shellQuote(package.name))",
+                "DPKG_MAINTSCRIPT_ARCH=\(Sandbox.shellQuote(package.architecture))",
                 "DPKG_MAINTSCRIPT_NAME=preinst", "DPKG_MAINTSCRIPT_PACKAGE_REFCOUNT=1",
             ]
             try FileSystem.writeScratch(Array((env.joined(separator: "\n") + "\n").utf8), to: "\(staging)/.strata-env")
@@ -83,7 +83,7 @@ public enum DebConfigurer {
         try run("dpkg --configure -a", environment, what: "dpkg --configure -a", saying: "dpkg --configure -a", report)
         let activations = DpkgDatabase.pendingActivations(packages)
         if !activations.isEmpty {
-            let script = activations.map { "dpkg-trigger --no-await \(Chroot.shellQuote($0))" }.joined(separator: "\n")
+            let script = activations.map { "dpkg-trigger --no-await \(Sandbox.shellQuote($0))" }.joined(separator: "\n")
                 + "\ndpkg --triggers-only -a"
             try run(script, environment, what: "processing triggers", saying: "\(activations.count) triggers", report)
         }
@@ -94,7 +94,7 @@ public enum DebConfigurer {
             _ report: (String) -> Void
         ) throws {
             let start = ContinuousClock.now
-            try explainingFailure { try Chroot.run(root: root, script: script, environment: environment, what: what) }
+            try explainingFailure { try Sandbox.run(root: root, script: script, environment: environment, what: what) }
             report("configure: \(label), \(String(format: "%.2f s", (ContinuousClock.now - start).seconds))")
         }
     }

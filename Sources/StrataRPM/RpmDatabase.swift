@@ -111,7 +111,7 @@ struct RpmDatabase {
         }
         try tree.write(exported.stdout, to: String(stream.dropFirst()))
         let script = "\(own) --dbpath \(path) --define '_db_backend \(backend)' --importdb < \(stream)"
-        try Chroot.run(
+        try Sandbox.run(
             root: root, script: script, environment: ["SOURCE_DATE_EPOCH": String(sourceDateEpoch)],
             what: "the tree's rpmdb --importdb")
     }

@@ -4,7 +4,7 @@
 // every %post, the classic %triggerin of installed packages on each other, the %filetriggerin of
 // each trigger for each package with matching paths (higher priority first, the paths on stdin),
 // every %posttrans, and each %transfiletriggerin once with every matching path. `$1` is 1, as for
-// an install. Each script runs in the script sandbox (Chroot.swift) through its interpreter; Lua
+// an install. Each script runs in the script sandbox (Sandbox.swift) through its interpreter; Lua
 // scriptlets run inside the tree's own rpm (`rpm --eval '%{lua: …}'`), or are refused, naming the
 // package, when the tree has none. Each script is timed; the slowest are named at the end.
 import Foundation
@@ -165,7 +165,7 @@ struct RpmScriptlets {
             // rpm hands a Lua scriptlet its arguments as `arg`; the chunk gets them as a local.
             let args = (["<lua>"] + arguments).map { "\"\($0)\"" }.joined(separator: ", ")
             try tree.write(Array("local arg = {\(args)}\n\(body ?? "")".utf8), to: String(Self.scriptPath.dropFirst()))
-            command = "exec /usr/bin/rpm --eval " + Chroot.shellQuote("%{lua: dofile(\"\(Self.scriptPath)\")}")
+            command = "exec /usr/bin/rpm --eval " + Sandbox.shellQuote("%{lua: dofile(\"\(Self.scriptPath)\")}")
         } else {
             let program = interpreter.isEmpty ? ["/bin/sh"] : interpreter
             var argv = program
@@ -173,7 +173,7 @@ struct RpmScriptlets {
                 try tree.write(Array(body.utf8), to: String(Self.scriptPath.dropFirst()))
                 argv.append(Self.scriptPath)
             }
-            command = "exec " + (argv + arguments).map(Chroot.shellQuote).joined(separator: " ")
+            command = "exec " + (argv + arguments).map(Sandbox.shellQuote).joined(separator: " ")
         }
         if let input {
             try tree.write(Array(input.map { $0 + "\n" }.joined().utf8), to: String(Self.inputPath.dropFirst()))
@@ -183,7 +183,7 @@ struct RpmScriptlets {
         }
         report("configure: \(what)")
         let start = ContinuousClock.now
-        try Chroot.run(
+        try Sandbox.run(
             root: root, script: command,
             environment: ["SOURCE_DATE_EPOCH": String(sourceDateEpoch), "SYSTEMD_OFFLINE": "1", "container": "strata"],
             what: what)

@@ -188,7 +188,7 @@ extension BuildFixture {
     static func inChroot(_ root: String, _ script: String) async throws -> Command.Output {
         try await Command.run(
             "/usr/bin/unshare",
-            ["--mount", "--", "/bin/sh", "-c", "mount -t proc proc \(root)/proc && exec chroot \(root) /bin/sh -c \(Chroot.shellQuote(script)) 2>&1"])
+            ["--mount", "--", "/bin/sh", "-c", "mount -t proc proc \(root)/proc && exec chroot \(root) /bin/sh -c \(Sandbox.shellQuote(script)) 2>&1"])
     }
 }
 

@@ -58,7 +58,7 @@ struct FirstHourBuildTests {
         let tar = "\(dir)/debian-12-minbase-amd64.tar.zst"
         let listing = try await Command.run(
             "/bin/sh",
-            ["-c", "zstd -dc \(Chroot.shellQuote(tar)) | python3 -c \"import tarfile,sys\nfor m in tarfile.open(fileobj=sys.stdin.buffer, mode='r|'): print(m.mtime, m.name)\""])
+            ["-c", "zstd -dc \(Sandbox.shellQuote(tar)) | python3 -c \"import tarfile,sys\nfor m in tarfile.open(fileobj=sys.stdin.buffer, mode='r|'): print(m.mtime, m.name)\""])
         let dates = listing.stdoutText.split(separator: "\n").compactMap { line -> (Int64, String)? in
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, let mtime = Int64(parts[0]) else { return nil }
@@ -225,7 +225,7 @@ struct FirstHourBuildTests {
         let dir = try await Self.directoryWithLock()
         let arguments = ["build", "debian/12", "--set", "minbase", "--templates", BuildFixture.templates, "--store",
             "\(dir)/store", "-o", "t.tar"] + (try await Self.mirrors())
-        let command = ([StrataExecutable.path] + arguments).map(Chroot.shellQuote).joined(separator: " ")
+        let command = ([StrataExecutable.path] + arguments).map(Sandbox.shellQuote).joined(separator: " ")
         // script(1) gives the build a pseudo-terminal and copies what it writes to stdout.
         let result = try await Shell.run("script", ["-qec", command, "/dev/null"], directory: dir, timeout: .seconds(600), check: false)
         #expect(result.exitCode == 0, "\(result.output.suffix(1000))")
@@ -239,7 +239,7 @@ struct FirstHourBuildTests {
         let port = try StrataExecutable.closedPort()
         let broken = ([StrataExecutable.path, "build", "debian/12", "--templates", BuildFixture.templates, "--store", "\(dir)/store",
             "--lock", "\(dir)/none.lock.json", "-o", "\(dir)/u.tar", "--mirror", "debian=http://127.0.0.1:\(port)/d",
-            "--mirror", "debian-security=http://127.0.0.1:\(port)/s"]).map(Chroot.shellQuote).joined(separator: " ")
+            "--mirror", "debian-security=http://127.0.0.1:\(port)/s"]).map(Sandbox.shellQuote).joined(separator: " ")
         let error = try await Shell.run("script", ["-qec", broken, "/dev/null"], directory: dir, timeout: .seconds(120), check: false)
         #expect(error.exitCode != 0)
         let errorStart = try #require(error.output.range(of: "strata: error:"), "\(error.output)")

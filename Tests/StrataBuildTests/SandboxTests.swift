@@ -45,6 +45,8 @@ struct SandboxTests {
                     grep -E '^Cap(Eff|Bnd):' /proc/1/status | sed 's/^/init-/' >> $out
                     # debootstrap and mmdebstrap run scripts in a chroot, and scripts ask.
                     if ischroot; then echo "ischroot: yes" >> $out; else echo "ischroot: no ($?)" >> $out; fi
+                    echo "userns: $(readlink /proc/self/ns/user)" >> $out
+                    read inside outside count < /proc/self/uid_map; echo "uid_map: $inside $outside $count" >> $out
                     exit 0
                     """
             ])
@@ -71,6 +73,11 @@ struct SandboxTests {
             #expect(seen.contains("NoNewPrivs:\t1"), "\(seen)")
             #expect(seen.contains("ischroot: yes"), "scripts see a chroot, as under debootstrap:\n\(seen)")
             #expect(seen.contains("init-CapEff:"), "\(seen)")
+            // A user namespace of its own, every id mapped to itself (the tree is the host's ids).
+            let hostNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user")
+            #expect(seen.contains("userns: user:["), "\(seen)")
+            #expect(!seen.contains("userns: \(hostNamespace)"), "the script runs in the host's user namespace:\n\(seen)")
+            #expect(seen.contains("uid_map: 0 0 4294967295"), "\(seen)")
             for line in seen.split(separator: "\n") where line.hasPrefix("Cap") || line.hasPrefix("init-Cap") {
                 let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) ?? UInt64.max
                 for (name, bit) in [("sys_admin", 21), ("sys_chroot", 18), ("mknod", 27), ("sys_module", 16), ("sys_ptrace", 19)] {
@@ -79,5 +86,90 @@ struct SandboxTests {
                 #expect(mask & 1 != 0, "\(line): chown is kept (scripts need it)")
             }
         }
+    }
+}
+
+/// The sandbox's user namespace on a small tree of a static busybox, no mirror needed: a tree owned
+/// by a subordinate range (as an unprivileged container's is) runs its script as that range's root,
+/// who can change what the range owns and nothing the host's ids own, whatever capability it keeps.
+@Suite("The script sandbox's user namespace", .enabled(if: BuildFixture.isRoot && FileManager.default.fileExists(atPath: "/bin/busybox"), "needs root and busybox-static"))
+struct SandboxUserNamespaceTests {
+    /// A tree with /bin/sh (busybox), /proc, /sys and /tmp, every file owned by `owner`.
+    func busyboxTree(owner: UInt32) throws -> String {
+        let root = try TemporaryDirectory.make(prefix: "strata-sandbox-ids")
+        for directory in ["bin", "proc", "sys", "tmp", "etc"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(directory)", withIntermediateDirectories: true)
+        }
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: "\(root)/bin/busybox")
+        for tool in ["sh", "cat", "id", "touch", "chown", "chmod", "rm", "mknod", "readlink", "tr", "echo"] {
+            try FileManager.default.createSymbolicLink(atPath: "\(root)/bin/\(tool)", withDestinationPath: "busybox")
+        }
+        _ = try Command.runBlocking("/bin/chown", ["-hR", "\(owner):\(owner)", root])
+        return root
+    }
+
+    func owner(_ path: String) throws -> UInt32 {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw POSIXError(.ENOENT) }
+        return info.st_uid
+    }
+
+    @Test("a tree owned by a subordinate range: the script is that range's root and cannot touch the host's ids")
+    func subordinateRange() throws {
+        let base: UInt32 = 300_000
+        let root = try busyboxTree(owner: base)
+        // A file the host's root owns, planted in the container's tree.
+        try "host's\n".write(toFile: "\(root)/etc/hosts-own", atomically: false, encoding: .utf8)
+        chown("\(root)/etc/hosts-own", 0, 0)
+        chmod("\(root)/etc/hosts-own", 0o644)
+        let script = """
+            try() { label=$1; shift; if "$@" >>/tmp/try.log 2>&1; then echo "$label: ALLOWED"; else echo "$label: refused ($(tail -n 1 /tmp/try.log))"; fi; }
+            echo "id: $(id -u):$(id -g)"
+            read inside outside count < /proc/self/uid_map; echo "map: $inside $outside $count"
+            touch /tmp/made-inside
+            try write-host-file sh -c 'echo x >> /etc/hosts-own'
+            try chown-host-file chown 0:0 /etc/hosts-own
+            try chmod-host-file chmod 666 /etc/hosts-own
+            try chown-to-unmapped chown 70000 /tmp/made-inside
+            try mknod mknod /tmp/disk b 8 0
+            echo done
+            """
+        let output = try Sandbox.run(root: root, script: script, environment: [:], what: "the probe", ids: IDMap(outside: base, count: 65536))
+        #expect(output.contains("id: 0:0"), "\(output)")
+        #expect(output.contains("map: 0 300000 65536"), "\(output)")
+        #expect(try owner("\(root)/tmp/made-inside") == base, "a file made inside is owned by the range's first id")
+        for attempt in ["write-host-file", "chown-host-file", "chmod-host-file", "chown-to-unmapped", "mknod"] {
+            #expect(output.contains("\(attempt): refused"), "\(attempt):\n\(output)")
+        }
+        #expect(try String(contentsOfFile: "\(root)/etc/hosts-own", encoding: .utf8) == "host's\n")
+        #expect(try owner("\(root)/etc/hosts-own") == 0)
+        try FileManager.default.removeItem(atPath: root)
+    }
+
+    @Test("the identity map: the script's files are the host's root's, in a user namespace of its own")
+    func identity() throws {
+        let root = try busyboxTree(owner: 0)
+        let output = try Sandbox.run(
+            root: root, script: "touch /tmp/f; chown 123:456 /tmp/f; readlink /proc/self/ns/user", environment: [:],
+            what: "the probe", ids: .identity)
+        let hostNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user")
+        #expect(output.hasPrefix("user:["), "\(output)")
+        #expect(!output.contains(hostNamespace), "\(output)")
+        var info = stat()
+        #expect(lstat("\(root)/tmp/f", &info) == 0 && info.st_uid == 123 && info.st_gid == 456)
+        try FileManager.default.removeItem(atPath: root)
+    }
+
+    @Test("a malformed id map is refused before anything runs")
+    func malformedMap() throws {
+        let root = try busyboxTree(owner: 0)
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        for ids in ["--ids=0:x", "--ids=5:0:10", "--ids=0:4294967295:1", "--ids=0:0:0"] {
+            let result = try Command.runBlocking(executable, ["__strata-sandbox", ids, root, "touch /tmp/ran"])
+            #expect(result.status == 125, "\(ids): \(result.status) \(result.stderr)")
+            #expect(result.stderr.contains("--ids wants 0:OUTSIDE:COUNT"), "\(ids): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/tmp/ran"))
+        try FileManager.default.removeItem(atPath: root)
     }
 }

@@ -35,8 +35,8 @@ int strata_signals_to_pipe(int fd, const int *signals, int count);
 int strata_remove_tree(const char *path);
 
 /// The first argument that makes this executable, run again, the script sandbox (sandbox.c):
-/// `EXE __strata-sandbox ROOT SCRIPT NAME=VALUE...` runs `/bin/sh -ec SCRIPT` with the tree as the
-/// root of new namespaces, capabilities cut, no_new_privs, no inherited descriptors.
+/// `EXE __strata-sandbox [--ids=0:OUTSIDE:COUNT] ROOT SCRIPT NAME=VALUE...` runs `/bin/sh -ec SCRIPT` with the tree as the
+/// root of new namespaces (a user namespace with that map first), capabilities cut, no_new_privs, no inherited descriptors.
 const char *strata_sandbox_argument(void);
 
 #endif

@@ -17,7 +17,7 @@ enum Customizer {
             report("customize: \(hook.name) (\(hook.place == .host ? "on the host" : "inside the tree"))")
             switch hook.place {
             case .chroot:
-                try Chroot.run(
+                try Sandbox.run(
                     root: root, script: hook.script,
                     environment: ["SOURCE_DATE_EPOCH": String(sourceDateEpoch), "DEBIAN_FRONTEND": "noninteractive"],
                     what: "the customize hook \(hook.name)")
