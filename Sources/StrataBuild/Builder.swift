@@ -125,24 +125,78 @@ public struct Builder: Sendable {
 
     /// The stages, in DESIGN.md's order, for one packager.
     func run<P: Packager>(_ job: Job, with packager: P) async throws -> Result {
-        let lock = job.lock
-        report("fetch: \(lock.packages.count) packages")
-        let blobs = try await PackageFetcher(fetcher: fetcher).fetchAll(lock, urls: job.urls) { done, total, bytes in
-            if done == total || done % 16 == 0 {
-                self.report("fetch: \(done)/\(total) packages, \(bytes / 1_000_000) MB")
-            }
-        }
+        let imported = try await fetchAndImport(job.lock, urls: job.urls, with: packager)
         // The stages from import on are synchronous (threads of their own, tools, file system
         // work): they run on a Dispatch thread, never blocking the cooperative pool.
-        return try await Offload.run { try self.stages(job, with: packager, blobs: blobs) }
+        return try await Offload.run { try self.stages(job, with: packager, imported: imported) }
     }
 
-    /// Import to commit, on the calling thread.
+    /// Fetch and import at once: each package is imported as soon as its download completes,
+    /// while the others are still downloading (on a real mirror the downloads take longest).
+    /// The first failure of either ends both: downloads in flight are cancelled, the imports
+    /// begun are finished and flushed, and that failure is thrown.
+    func fetchAndImport<P: Packager>(
+        _ lock: Lockfile, urls: [String: String], with packager: P
+    ) async throws -> ImportStage<P>.Output {
+        let total = lock.packages.count
+        report("fetch+import: \(total) packages")
+        let arrivals = HandoffQueue<(Int, SHA256Digest)>()
+        let progress = LockedBox((fetched: 0, bytes: UInt64(0), imported: 0))
+        let say: @Sendable ((inout (fetched: Int, bytes: UInt64, imported: Int)) -> Bool) -> Void = { [report] change in
+            let (shown, state) = progress.update { state in (change(&state), state) }
+            if shown {
+                report("fetch+import: \(state.fetched)/\(total) fetched (\(state.bytes / 1_000_000) MB), \(state.imported) imported")
+            }
+        }
+        let fetcher = PackageFetcher(fetcher: self.fetcher)
+        let stage = ImportStage(packager: packager, store: store)
+        return try await withThrowingTaskGroup(of: ImportStage<P>.Output?.self) { group in
+            group.addTask {
+                do {
+                    _ = try await fetcher.fetchAll(
+                        lock, urls: urls, arrived: { arrivals.push(($0, $1)) },
+                        progress: { done, _, bytes in
+                            say { state in
+                                (state.fetched, state.bytes) = (done, bytes)
+                                return done == total || done % 16 == 0
+                            }
+                        })
+                    arrivals.finish()
+                } catch {
+                    arrivals.fail(error)
+                    throw error
+                }
+                return nil
+            }
+            group.addTask {
+                do {
+                    return try await Offload.run {
+                        try stage.run(lock, arriving: arrivals) { done in
+                            say { state in
+                                state.imported = done
+                                return done == total || done % 16 == 0
+                            }
+                        }
+                    }
+                } catch {
+                    arrivals.fail(error)
+                    throw error
+                }
+            }
+            // The first error thrown here is the one said; the group cancels the other task.
+            var output: ImportStage<P>.Output?
+            for try await result in group {
+                if let result { output = result }
+            }
+            guard let output else { throw StrataError.internalError("import returned nothing") }
+            return output
+        }
+    }
+
+    /// Compose to commit, on the calling thread.
     @available(*, noasync)
-    func stages<P: Packager>(_ job: Job, with packager: P, blobs: [SHA256Digest]) throws -> Result {
+    func stages<P: Packager>(_ job: Job, with packager: P, imported: ImportStage<P>.Output) throws -> Result {
         let (spec, lock, epoch) = (job.spec, job.lock, job.epoch)
-        report("import: \(blobs.count) packages")
-        let imported = try ImportStage(packager: packager, store: store).run(lock, blobs: blobs)
         let packages = imported.packages
         let scratch = try Scratch(storeRoot: store.root)
         var kept = false

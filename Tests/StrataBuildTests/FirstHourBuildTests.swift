@@ -91,7 +91,7 @@ struct FirstHourBuildTests {
     }
 
     @Test("SIGTERM and SIGINT mid-build: exit 143/130, 'interrupted', nothing mounted, no scratch, no partial output",
-          arguments: [(SIGTERM, "configure:"), (SIGINT, "export+commit:"), (SIGTERM, "compose:")])
+          arguments: [(SIGTERM, "configure:"), (SIGINT, "export+commit:"), (SIGTERM, "compose:"), (SIGINT, ", 16 imported")])
     func interrupted(signal: Int32, stage: String) async throws {
         let dir = try await Self.directoryWithLock()
         let store = "\(dir)/store"

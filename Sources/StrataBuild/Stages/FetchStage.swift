@@ -35,11 +35,14 @@ public struct PackageFetcher: Sendable {
     /// Fetches every package of `lock`.
     /// - Parameters:
     ///   - urls: repository name → base URL to fetch from; defaults to the lockfile's URLs.
+    ///   - arrived: called as each package is in the blob store, with its index in the lockfile
+    ///     and its blob (the build imports it at once).
     ///   - progress: called after each package with (done, total, bytes fetched so far).
     /// - Returns: the blob digests, in the lockfile's package order.
     /// - Throws: ``StrataError`` naming the package and its URL on the first failure.
     public func fetchAll(
         _ lock: Lockfile, urls: [String: String] = [:],
+        arrived: @escaping @Sendable (Int, SHA256Digest) -> Void = { _, _ in },
         progress: @escaping @Sendable (Int, Int, UInt64) -> Void = { _, _, _ in }
     ) async throws -> [SHA256Digest] {
         let base = Dictionary(lock.repositories.map { ($0.name, urls[$0.name] ?? $0.url) }, uniquingKeysWith: { a, _ in a })
@@ -59,6 +62,7 @@ public struct PackageFetcher: Sendable {
                     let url = "\(root)/\(package.path)"
                     do {
                         let digest = try await fetchRetrying(url, package)
+                        arrived(index, digest)
                         let state = counter.update { state -> (Int, UInt64) in
                             state.done += 1
                             state.bytes += package.size
