@@ -24,7 +24,7 @@ struct ExpectedContent: Sendable, Equatable {
 final class IndexCatalog: Sendable {
     private struct State {
         /// Cache key → what an index names for it.
-        var expected: [String: ExpectedContent] = [:]
+        var expected: [ExactString: ExpectedContent] = [:]
         /// sha256 → the index path a Release file names with it, so that a by-hash download
         /// of a Packages file is parsed like the Packages file.
         var indexByHash: [SHA256Digest: String] = [:]
@@ -33,13 +33,13 @@ final class IndexCatalog: Sendable {
 
     func expected(for key: String) -> ExpectedContent? {
         if let digest = Self.digestInName(key) { return ExpectedContent(sha256: digest, size: nil) }
-        return state.withLock { $0.expected[key] }
+        return state.withLock { $0.expected[ExactString(key)] }
     }
 
     var count: Int { state.withLock { $0.expected.count } }
 
     /// Whether an index names the file at `key`.
-    func isNamed(_ key: String) -> Bool { state.withLock { $0.expected[key] != nil } }
+    func isNamed(_ key: String) -> Bool { state.withLock { $0.expected[ExactString(key)] != nil } }
 
     /// Every sha256 an index names (for `clean`).
     var referencedDigests: Set<SHA256Digest> { state.withLock { Set($0.expected.values.map(\.sha256)) } }
@@ -66,13 +66,17 @@ final class IndexCatalog: Sendable {
 
     /// `…/by-hash/SHA256/<hex>` and `repodata/<64 hex>-name` carry their own sha256.
     static func digestInName(_ key: String) -> SHA256Digest? {
-        let parts = key.split(separator: "/")
+        // Segments by bytes, compared by bytes (ExactString.swift says why).
+        let parts = key.utf8.split(separator: UInt8(ascii: "/"))
         guard let name = parts.last else { return nil }
-        if parts.count >= 3, parts[parts.count - 2] == "SHA256", parts[parts.count - 3] == "by-hash" {
-            return try? SHA256Digest(hex: String(name))
+        func `is`(_ part: some Collection<UInt8>, _ word: String) -> Bool { part.elementsEqual(word.utf8) }
+        if parts.count >= 3, `is`(parts[parts.count - 2], "SHA256"), `is`(parts[parts.count - 3], "by-hash") {
+            return try? SHA256Digest(hex: String(decoding: name, as: UTF8.self))
         }
-        if parts.dropLast().last == "repodata", name.count > 65, name[name.index(name.startIndex, offsetBy: 64)] == "-" {
-            return try? SHA256Digest(hex: String(name.prefix(64)))
+        if let directory = parts.dropLast().last, `is`(directory, "repodata"), name.count > 65,
+            name[name.index(name.startIndex, offsetBy: 64)] == UInt8(ascii: "-")
+        {
+            return try? SHA256Digest(hex: String(decoding: name.prefix(64), as: UTF8.self))
         }
         return nil
     }
@@ -97,7 +101,7 @@ final class IndexCatalog: Sendable {
             effectiveKey = named
         }
         guard let kind else { return }
-        var found: [String: ExpectedContent] = [:]
+        var found: [ExactString: ExpectedContent] = [:]
         var hashes: [SHA256Digest: String] = [:]
         switch kind {
         case .release:
@@ -106,7 +110,7 @@ final class IndexCatalog: Sendable {
             let dir = String(effectiveKey.prefix(upTo: effectiveKey.lastIndex(of: "/") ?? effectiveKey.endIndex))
             for (path, entry) in release.files {
                 let named = "\(dir)/\(path)"
-                found[named] = ExpectedContent(sha256: entry.sha256, size: entry.size)
+                found[ExactString(named)] = ExpectedContent(sha256: entry.sha256, size: entry.size)
                 hashes[entry.sha256] = named
             }
         case .packages:
@@ -114,7 +118,7 @@ final class IndexCatalog: Sendable {
             let root = String(effectiveKey[..<range.lowerBound])
             let bytes = try Decompressor.decompress(file: file, what: key, limit: 1 << 30)
             for (path, sha256, size) in Self.scanPackages(bytes) {
-                found["\(root)/\(path)"] = ExpectedContent(sha256: sha256, size: size)
+                found[ExactString("\(root)/\(path)")] = ExpectedContent(sha256: sha256, size: size)
             }
         case .repomd:
             let repomd = try RepomdFile(bytes: try FileReader.readAll(file), what: key)
@@ -123,13 +127,13 @@ final class IndexCatalog: Sendable {
                 guard let checksum = entry.checksum, checksum.type == "sha256",
                     let digest = try? SHA256Digest(hex: checksum.hex)
                 else { continue }
-                found["\(base)/\(entry.location)"] = ExpectedContent(sha256: digest, size: entry.size)
+                found[ExactString("\(base)/\(entry.location)")] = ExpectedContent(sha256: digest, size: entry.size)
             }
         case .primary:
             let base = Self.repositoryBase(of: effectiveKey)
             let bytes = try Decompressor.decompress(file: file, what: key, limit: 1 << 30)
             for (path, sha256, size) in Self.scanPrimary(bytes) {
-                found["\(base)/\(path)"] = ExpectedContent(sha256: sha256, size: size)
+                found[ExactString("\(base)/\(path)")] = ExpectedContent(sha256: sha256, size: size)
             }
         }
         state.withLock { state in
@@ -209,7 +213,8 @@ final class IndexCatalog: Sendable {
             guard let checksum = attributeElement(block, open: "<checksum type=\"sha256\"", close: "</checksum>"),
                 let digest = try? SHA256Digest(hex: checksum),
                 let href = attribute(block, element: "<location", name: "href"),
-                !href.hasPrefix("/"), !href.contains("://"), !href.split(separator: "/").contains("..")
+                !href.hasBytePrefix("/"), !href.contains("://"),
+                !href.utf8.split(separator: UInt8(ascii: "/")).contains(where: { $0.elementsEqual("..".utf8) })
             else { continue }
             let size = attribute(block, element: "<size", name: "package").flatMap { UInt64($0) }
             out.append((href, digest, size))

@@ -31,7 +31,7 @@ final class LoopLocal {
         var bytes: ByteBuffer
         var lastUse: UInt64
     }
-    private var small: [String: SmallResponse] = [:]
+    private var small: [ExactString: SmallResponse] = [:]
     private var smallBytes = 0
 
     deinit {
@@ -41,20 +41,36 @@ final class LoopLocal {
 
     // MARK: routes
 
-    private var routes: [String: Route] = [:]
+    private var routes: [ExactString: Route] = [:]
+    private var routeBytes = 0
+    /// Targets longer than this are routed every time (real repository paths are far shorter).
+    static let memoTargetLimit = 512
+    /// The memo is emptied (its storage freed) when its targets reach this many entries or bytes.
+    static let routeMemoEntries = 8192
+    static let routeMemoBytes = 2 * 1024 * 1024
 
-    /// The router's answer for a file request, remembered per request target (the router splits,
-    /// decodes and validates the path; a hot file's target arrives again and again).
+    /// The router's answer for a file request, remembered per request target, by its exact bytes
+    /// (the router splits, decodes and validates the path; a hot file's target arrives again and
+    /// again). Bounded by entries and bytes: 3,000 long padded paths once grew it by 230 MB.
     func route(method: HTTPMethod, uri: String, router: RequestRouter) -> Route {
         guard method == .GET || method == .HEAD else { return router.route(method: method, uri: uri) }
-        if let known = routes[uri] { return known }
+        let key = ExactString(uri)
+        if let known = routes[key] { return known }
         let route = router.route(method: method, uri: uri)
-        if case .file = route {
-            if routes.count >= 8192 { routes.removeAll(keepingCapacity: true) }
-            routes[uri] = route
+        if case .file(let cacheKey, _) = route, uri.utf8.count <= Self.memoTargetLimit {
+            let cost = uri.utf8.count + cacheKey.text.utf8.count + cacheKey.path.utf8.count + 64
+            if routes.count >= Self.routeMemoEntries || routeBytes + cost > Self.routeMemoBytes {
+                routes = [:]
+                routeBytes = 0
+            }
+            routes[key] = route
+            routeBytes += cost
         }
         return route
     }
+
+    /// Entries and bytes the route memo holds (for the resource tests).
+    var routeMemo: (entries: Int, bytes: Int) { (routes.count, routeBytes) }
 
     // MARK: access log
 
@@ -102,7 +118,7 @@ final class LoopLocal {
     }
 
     /// A handle of the blob, counted as in use until ``release(_:)``.
-    /// - Throws: ``StrataError`` `.notFound` when the blob is gone.
+    /// - Throws: ``StrataError`` `.notFound` when the blob is gone, `.io` when it cannot be opened now.
     func acquire(_ digest: SHA256Digest, path: String) throws -> NIOFileHandle {
         tick += 1
         if var file = openFiles[digest] {
@@ -113,7 +129,10 @@ final class LoopLocal {
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw StrataError(.notFound, "\(path): \(String(cString: strerror(errno)))")
+            let code = errno
+            // Only a blob that is not there is missing; out of descriptors (EMFILE, ENFILE) or
+            // memory is a passing failure that must not cost the record.
+            throw StrataError(code == ENOENT ? .notFound : .io, "\(path): \(String(cString: strerror(code)))")
         }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
         openFiles[digest] = OpenFile(handle: handle, users: 1, lastUse: tick)
@@ -142,7 +161,7 @@ final class LoopLocal {
     {
         tick += 1
         let now = Int(time(nil))
-        if var cached = small[entry.key], cached.entry.sha256 == entry.sha256, cached.entry.lastModified == entry.lastModified {
+        if var cached = small[ExactString(entry.key)], cached.entry.sha256 == entry.sha256, cached.entry.lastModified == entry.lastModified {
             cached.lastUse = tick
             if cached.second != now {
                 let bodyStart = cached.bytes.readableBytes - Int(entry.size)
@@ -155,15 +174,15 @@ final class LoopLocal {
                 cached.bytes = bytes
                 cached.second = now
             }
-            small[entry.key] = cached
+            small[ExactString(entry.key)] = cached
             return cached.bytes
         }
         guard let content = try? FileReader.readAll(path), content.count == Int(entry.size) else { return nil }
         var bytes = allocator.buffer(capacity: content.count + 512)
         bytes.writeString(head(date()))
         bytes.writeBytes(content)
-        if let old = small[entry.key] { smallBytes -= old.bytes.readableBytes }
-        small[entry.key] = SmallResponse(entry: entry, second: now, bytes: bytes, lastUse: tick)
+        if let old = small[ExactString(entry.key)] { smallBytes -= old.bytes.readableBytes }
+        small[ExactString(entry.key)] = SmallResponse(entry: entry, second: now, bytes: bytes, lastUse: tick)
         smallBytes += bytes.readableBytes
         if smallBytes > Self.smallCacheBudget {
             for (key, response) in small.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {

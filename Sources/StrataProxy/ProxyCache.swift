@@ -42,11 +42,17 @@ public final class ProxyCache: Sendable {
     public let blobs: BlobStore
     let entriesDirectory: String
 
+    /// Keyed by the exact bytes of `backend/path` (ExactString.swift).
     private struct State {
-        var entries: [String: CacheEntry] = [:]
-        var notFound: [String: ContinuousClock.Instant] = [:]
-        var dirtyUse: Set<String> = []
+        var entries: [ExactString: CacheEntry] = [:]
+        var notFound: [ExactString: ContinuousClock.Instant] = [:]
+        /// When expired 404s are next dropped (and the map rebuilt, so that it shrinks).
+        var nextNotFoundSweep = ContinuousClock.now
+        var dirtyUse: Set<ExactString> = []
     }
+    /// Remembered 404s at most; past it the oldest half goes (a flood of distinct misses costs
+    /// memory only up to here).
+    static let notFoundCapacity = 10_000
     private let state = Mutex(State())
 
     /// Opens (creating) the cache under `root` and loads every record.
@@ -56,7 +62,7 @@ public final class ProxyCache: Sendable {
         blobs = try BlobStore(root: root)
         entriesDirectory = "\(root)/proxy/entries"
         try FileSystem.makeDirectories(entriesDirectory)
-        var loaded: [String: CacheEntry] = [:]
+        var loaded: [ExactString: CacheEntry] = [:]
         let decoder = JSONDecoder()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: entriesDirectory)) ?? [] {
             let path = "\(entriesDirectory)/\(name)"
@@ -68,7 +74,7 @@ public final class ProxyCache: Sendable {
                 unlink(path)
                 continue
             }
-            loaded[entry.key] = entry
+            loaded[ExactString(entry.key)] = entry
         }
         state.withLock { $0.entries = loaded }
     }
@@ -85,7 +91,7 @@ public final class ProxyCache: Sendable {
     static func fileName(for key: String) -> String { SHA256Digest.of(Array(key.utf8)).hex }
 
     /// The record for `key`, if cached and its blob is still there.
-    public func entry(_ key: String) -> CacheEntry? { state.withLock { $0.entries[key] } }
+    public func entry(_ key: String) -> CacheEntry? { state.withLock { $0.entries[ExactString(key)] } }
 
     /// Every record (a copy).
     public var allEntries: [CacheEntry] { state.withLock { Array($0.entries.values) } }
@@ -94,6 +100,7 @@ public final class ProxyCache: Sendable {
 
     /// Marks `key` used now (cheap; written to disk by ``flushUse()``).
     func markUsed(_ key: String, at now: Double) {
+        let key = ExactString(key)
         state.withLock { state in
             guard var entry = state.entries[key], now - entry.lastUsed >= 1 else { return }
             entry.lastUsed = now
@@ -110,16 +117,18 @@ public final class ProxyCache: Sendable {
         let data = try JSONEncoder().encode(entry)
         try FileSystem.writeAtomically(
             Array(data), to: "\(entriesDirectory)/\(Self.fileName(for: entry.key))", durable: false)
+        let key = ExactString(entry.key)
         state.withLock { state in
-            state.entries[entry.key] = entry
-            state.notFound[entry.key] = nil
-            state.dirtyUse.remove(entry.key)
+            state.entries[key] = entry
+            state.notFound[key] = nil
+            state.dirtyUse.remove(key)
         }
     }
 
     /// Forgets `key` (its blob stays until `clean` finds nothing names it).
     public func remove(_ key: String) {
         unlink("\(entriesDirectory)/\(Self.fileName(for: key))")
+        let key = ExactString(key)
         state.withLock { state in
             state.entries[key] = nil
             state.dirtyUse.remove(key)
@@ -127,13 +136,29 @@ public final class ProxyCache: Sendable {
     }
 
     /// Remembers that upstream has no `key` until `until`.
-    func rememberNotFound(_ key: String, until: ContinuousClock.Instant) {
-        state.withLock { $0.notFound[key] = until }
+    func rememberNotFound(_ key: String, until: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) {
+        state.withLock { state in
+            if now >= state.nextNotFoundSweep || state.notFound.count >= Self.notFoundCapacity {
+                // A new dictionary, not removals: a Swift dictionary keeps its capacity.
+                var kept = state.notFound.filter { $0.value > now }
+                if kept.count >= Self.notFoundCapacity {
+                    kept = Dictionary(
+                        uniqueKeysWithValues: kept.sorted { $0.value > $1.value }.prefix(Self.notFoundCapacity / 2).map { ($0.key, $0.value) })
+                }
+                state.notFound = kept
+                state.nextNotFoundSweep = now + .seconds(30)
+            }
+            state.notFound[ExactString(key)] = until
+        }
     }
+
+    /// How many 404s are remembered (expired ones until the next sweep included).
+    var notFoundCount: Int { state.withLock { $0.notFound.count } }
 
     /// Whether a recent upstream 404 for `key` still stands.
     func isKnownMissing(_ key: String, now: ContinuousClock.Instant) -> Bool {
-        state.withLock { state in
+        let key = ExactString(key)
+        return state.withLock { state in
             guard let until = state.notFound[key] else { return false }
             if until > now { return true }
             state.notFound[key] = nil

@@ -120,6 +120,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         current = Exchange(head: head, started: .now(), keepAlive: head.isKeepAlive)
         service.metrics.add(.requests)
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with two, is answered 400.
+        let hosts = head.headers["host"]
+        if hosts.count > 1 || (hosts.isEmpty && head.version.major == 1 && head.version.minor >= 1) {
+            service.metrics.add(.refused)
+            return sendSimple(
+                context, status: .badRequest, text: hosts.isEmpty ? "no Host header\n" : "more than one Host header\n",
+                keepAlive: false)
+        }
         switch local.route(method: head.method, uri: head.uri, router: service.router) {
         case .refuse(let status, let reason):
             service.metrics.add(.refused)
@@ -232,6 +240,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let handle: NIOFileHandle
         do {
             handle = try local.acquire(entry.sha256, path: path)
+        } catch let error as StrataError where error.code != .notFound {
+            // Out of descriptors, say: the record stays, and the client may try again.
+            service.metrics.add(.refused)
+            return sendSimple(
+                context, status: .serviceUnavailable, text: "\(entry.key): cannot open the cached file now: \(error.message)\n",
+                extra: [("Retry-After", "1")])
         } catch {
             // The blob went away (`strata proxy clean`): forget the record and fetch again.
             service.forgetMissingBlob(entry)
@@ -424,9 +438,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             }
         }
         guard let since = headers.first(name: "if-modified-since") else { return false }
-        guard let modified = entry.lastModified else { return false }
+        guard let modified = entry.lastModified, let sinceDate = HTTPDate.parse(since) else { return false }
+        // RFC 9110 §13.1.3: a date later than the server's clock is invalid and is ignored.
+        guard sinceDate.timeIntervalSince1970 <= Double(time(nil)) else { return false }
         if since == modified { return true }
-        guard let sinceDate = HTTPDate.parse(since), let modifiedDate = HTTPDate.parse(modified) else { return false }
+        guard let modifiedDate = HTTPDate.parse(modified) else { return false }
         return modifiedDate <= sinceDate
     }
 
@@ -451,15 +467,21 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         let spec = value.dropFirst(6).trimmingCharacters(in: .whitespaces)
         let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return .none }
+        // RFC 9110 §14.1.1: positions are DIGITs only (`UInt64("+5")` would take a sign); a
+        // range that does not parse (`bytes=--1`) is ignored, and the whole file sent.
+        func position(_ text: Substring) -> UInt64? {
+            guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return UInt64(text)
+        }
         if parts[0].isEmpty {
-            guard let suffix = UInt64(parts[1]), suffix > 0 else { return parts[1].isEmpty ? .none : .unsatisfiable }
-            guard size > 0 else { return .unsatisfiable }
+            guard let suffix = position(parts[1]) else { return .none }
+            guard suffix > 0, size > 0 else { return .unsatisfiable }
             return .range((size - min(suffix, size))..<size)
         }
-        guard let first = UInt64(parts[0]) else { return .none }
+        guard let first = position(parts[0]) else { return .none }
+        if parts[1].isEmpty { return first < size ? .range(first..<size) : .unsatisfiable }
+        guard let last = position(parts[1]), last >= first else { return .none }
         guard first < size else { return .unsatisfiable }
-        if parts[1].isEmpty { return .range(first..<size) }
-        guard let last = UInt64(parts[1]), last >= first else { return .none }
         return .range(first..<(min(last, size - 1) + 1))
     }
 }

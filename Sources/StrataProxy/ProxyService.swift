@@ -24,7 +24,7 @@ public final class ProxyService: Sendable {
     let accessLog: AccessLog?
     private let client: HTTPClient
     private let transfers = TransferExecutor(threads: 8)
-    private let active = Mutex<[String: Download]>([:])
+    private let active = Mutex<[ExactString: Download]>([:])
     private let indexTTL: Double
     private let negativeTTL: Duration
 
@@ -81,12 +81,12 @@ public final class ProxyService: Sendable {
         if let entry = cache.entry(key.text), isFresh(entry, now: now) { return .hit(entry) }
         if cache.entry(key.text) == nil, cache.isKnownMissing(key.text, now: .now) { return .notFound }
         return active.withLock { active in
-            if let running = active[key.text] { return .download(running) }
+            if let running = active[key.exact] { return .download(running) }
             // A transfer may have stored the entry and left between the check above and now.
             let previous = cache.entry(key.text)
             if let previous, isFresh(previous, now: Date().timeIntervalSince1970) { return .hit(previous) }
             let download = Download(key: key)
-            active[key.text] = download
+            active[key.exact] = download
             metrics.inFlight.wrappingAdd(1, ordering: .relaxed)
             Task(executorPreference: transfers) {
                 await self.run(download, preferredUpstream: preferredUpstream, previous: previous)
@@ -157,7 +157,7 @@ public final class ProxyService: Sendable {
     /// Leaves the registry, then tells the clients (so that a retry starts a new transfer).
     private func end(_ download: Download, _ outcome: DownloadOutcome) {
         active.withLock { active in
-            if active[download.key.text] === download { active[download.key.text] = nil }
+            if active[download.key.exact] === download { active[download.key.exact] = nil }
         }
         metrics.inFlight.wrappingSubtract(1, ordering: .relaxed)
         download.resolve(outcome)
@@ -193,7 +193,7 @@ public final class ProxyService: Sendable {
                 entry.validated = Date().timeIntervalSince1970
                 try? cache.store(entry)
                 active.withLock { active in
-                    if active[key.text] === download { active[key.text] = nil }
+                    if active[key.exact] === download { active[key.exact] = nil }
                 }
                 metrics.inFlight.wrappingSubtract(1, ordering: .relaxed)
                 download.resolve(.entry(entry, .revalidated))
@@ -319,7 +319,7 @@ public final class ProxyService: Sendable {
             return .fail(.serviceUnavailable, "cannot store \(key): \(error)")
         }
         active.withLock { active in
-            if active[key.text] === download { active[key.text] = nil }
+            if active[key.exact] === download { active[key.exact] = nil }
         }
         metrics.inFlight.wrappingSubtract(1, ordering: .relaxed)
         download.finish(entry, status: .miss)

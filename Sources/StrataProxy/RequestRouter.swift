@@ -19,6 +19,16 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         text = "\(name)/\(path)"
     }
 
+    /// `text` as a map key: its exact bytes (ExactString.swift).
+    var exact: ExactString { ExactString(text) }
+
+    public static func == (lhs: CacheKey, rhs: CacheKey) -> Bool { lhs.backend == rhs.backend && lhs.text.sameBytes(as: rhs.text) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(backend)
+        hasher.combine(exact)
+    }
+
     public var description: String { text }
 }
 
@@ -63,9 +73,11 @@ struct RequestRouter: Sendable {
         case .failure(let refusal): return .refuse(refusal.status, refusal.reason)
         case .success(let value): segments = value
         }
-        guard let first = segments.first, let index = backends.firstIndex(where: { $0.name == first }) else {
+        guard let first = segments.first, let index = backends.firstIndex(where: { $0.name.sameBytes(as: first) }) else {
             // apt-cacher-ng's form, /HOST[:PORT]/PATH, which `strata build --proxy` sends too.
-            if let first = segments.first, first.contains(".") || first.contains(":"), segments.count > 1 {
+            if let first = segments.first, first.containsByte(UInt8(ascii: ".")) || first.containsByte(UInt8(ascii: ":")),
+                segments.count > 1
+            {
                 // The segments are decoded already: encode the path again so it is decoded once.
                 return routeAbsolute("http://\(first)/" + Self.encode(segments.dropFirst().joined(separator: "/")))
             }
@@ -84,10 +96,11 @@ struct RequestRouter: Sendable {
             }
             return .refuse(.badRequest, "request target is neither a path nor an http:// URL")
         }
-        let rest = uri.dropFirst("http://".count)
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let authority = rest[..<slash].lowercased()
-        let target = slash == rest.endIndex ? "/" : String(rest[slash...])
+        // By bytes: a `/` followed by a combining mark is one Character that is not `/`.
+        let rest = uri.utf8.dropFirst("http://".count)
+        let slash = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
+        let authority = String(decoding: rest[..<slash], as: UTF8.self).lowercased()
+        let target = slash == rest.endIndex ? "/" : String(decoding: rest[slash...], as: UTF8.self)
         guard let (host, port) = Self.split(authority: authority) else {
             return .refuse(.badRequest, "bad host in request target")
         }
@@ -97,40 +110,45 @@ struct RequestRouter: Sendable {
         case .success(let value): segments = value
         }
         let path = "/" + segments.joined(separator: "/")
-        // The longest base path of a configured upstream on that host wins.
+        // The longest base path of a configured upstream on that host wins; hosts and base paths
+        // compare by bytes, and the base is cut off by its byte length.
         var best: (backend: Int, upstream: Int, baseLength: Int)?
         for (backendIndex, backend) in backends.enumerated() {
             for (upstreamIndex, upstream) in backend.upstreams.enumerated() {
-                guard upstream.host == host,
+                let baseLength = upstream.basePath.utf8.count
+                guard upstream.host.sameBytes(as: host),
                     upstream.port == port || (port == 80 && upstream.scheme == "https" && upstream.port == 443),
-                    upstream.basePath.isEmpty || path.hasPrefix(upstream.basePath + "/"),
-                    upstream.basePath.count >= (best?.baseLength ?? -1)
+                    upstream.basePath.isEmpty || path.hasBytePrefix(upstream.basePath + "/"),
+                    baseLength >= (best?.baseLength ?? -1)
                 else { continue }
-                if let current = best, current.baseLength == upstream.basePath.count { continue }
-                best = (backendIndex, upstreamIndex, upstream.basePath.count)
+                if let current = best, current.baseLength == baseLength { continue }
+                best = (backendIndex, upstreamIndex, baseLength)
             }
         }
         guard let best else {
             return .refuse(.forbidden, "\(host):\(port) is not a configured upstream (strata is not an open proxy)")
         }
-        let relative = String(path.dropFirst(best.baseLength + 1))
+        let relative = String(decoding: path.utf8.dropFirst(best.baseLength + 1), as: UTF8.self)
         guard !relative.isEmpty else { return .refuse(.notFound, "a repository's root is not a file") }
         let name = backends[best.backend].name
         return .file(CacheKey(backend: best.backend, name: name, path: relative), preferredUpstream: best.upstream)
     }
 
     /// The decoded, non-empty path segments; `..`, `.`, NUL, backslashes, bad escapes and query
-    /// strings are refused. Empty segments (`//`) are dropped, as mirrors treat them.
+    /// strings are refused. Empty segments (`//`) are dropped, as mirrors treat them. Every check
+    /// is on bytes: Swift's character comparisons would let `%2F` + a combining mark pass as
+    /// "not a slash" and `..` + one as "not `..`", while the upstream decodes them to `../`.
     static func segments(of target: String) -> Result<[String], RouteRefusal> {
-        guard !target.contains("?"), !target.contains("#") else {
+        guard !target.containsByte(UInt8(ascii: "?")), !target.containsByte(UInt8(ascii: "#")) else {
             return .failure(RouteRefusal(.badRequest, "query strings and fragments are not served"))
         }
         var out: [String] = []
-        for raw in target.split(separator: "/", omittingEmptySubsequences: true) {
-            guard let segment = percentDecode(raw) else {
+        for raw in target.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            guard let segment = percentDecode(Substring(decoding: raw, as: UTF8.self)) else {
                 return .failure(RouteRefusal(.badRequest, "bad percent-encoding in path"))
             }
-            if segment == "." || segment == ".." || segment.contains("/") {
+            let bytes = segment.utf8
+            if bytes.elementsEqual(".".utf8) || bytes.elementsEqual("..".utf8) || bytes.contains(UInt8(ascii: "/")) {
                 return .failure(RouteRefusal(.badRequest, "path traversal refused"))
             }
             if segment.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0x5c }) {
@@ -179,7 +197,7 @@ struct RequestRouter: Sendable {
             let host = String(authority[authority.index(after: authority.startIndex)..<close])
             let after = authority[authority.index(after: close)...]
             if after.isEmpty { return (host, 80) }
-            guard after.hasPrefix(":"), let port = Int(after.dropFirst()), (1...65535).contains(port) else {
+            guard after.hasPrefix(":"), let port = decimal(after.dropFirst()), (1...65535).contains(port) else {
                 return nil
             }
             return (host, port)
@@ -187,18 +205,25 @@ struct RequestRouter: Sendable {
         let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count <= 2, !parts[0].isEmpty else { return nil }
         if parts.count == 1 { return (String(parts[0]), 80) }
-        guard let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
+        guard let port = decimal(parts[1]), (1...65535).contains(port) else { return nil }
         return (String(parts[0]), port)
     }
 
-    /// The path as sent upstream: each segment percent-encoded where a URL needs it.
+    /// A port is ASCII digits only (`Int("+18001")` would take the sign), at most five of them.
+    private static func decimal(_ text: Substring) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int(text)
+    }
+
+    /// The path as sent upstream: each segment percent-encoded where a URL needs it. `+` goes
+    /// as `%2B`, as apt sends it: S3-backed repositories read a bare `+` as a space.
     static func encode(_ path: String) -> String {
-        path.split(separator: "/").map { segment in
+        path.utf8.split(separator: UInt8(ascii: "/")).map { segment in
             var out = ""
-            for byte in segment.utf8 {
+            for byte in segment {
                 let allowed =
                     (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-                    || "-._~+!$&'()*,;=@".utf8.contains(byte)
+                    || "-._~!$&'()*,;=@".utf8.contains(byte)
                 if allowed {
                     out.append(Character(Unicode.Scalar(byte)))
                 } else {
@@ -209,10 +234,13 @@ struct RequestRouter: Sendable {
         }.joined(separator: "/")
     }
 
-    /// Which files never change upstream.
+    /// Which files never change upstream. Under `dists/` only `by-hash/` files are immutable: a
+    /// suite's other files (installer images such as `netboot.tar.gz` among them) change in place.
     static func classify(_ path: String) -> ContentClass {
         let name = path.split(separator: "/").last.map(String.init) ?? path
-        if path.contains("/by-hash/") || path.hasPrefix("pool/") || path.contains("/pool/") { return .immutable }
+        if path.contains("/by-hash/") { return .immutable }
+        if path.hasPrefix("dists/") || path.contains("/dists/") { return .index }
+        if path.hasPrefix("pool/") || path.contains("/pool/") { return .immutable }
         let immutableSuffixes = [
             ".deb", ".udeb", ".ddeb", ".rpm", ".drpm", ".dsc", ".tar.gz", ".tar.xz", ".tar.bz2", ".tar.zst",
             ".diff.gz", ".orig.tar.gz",

@@ -34,6 +34,13 @@ struct ProxyHostileRequestTests {
         ("query string", "GET /up/pool/x.deb?../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n"),
         ("unknown backend", "GET /nosuch/pool/x.deb HTTP/1.1\r\nHost: x\r\n\r\n"),
         ("overlong path", "GET /up/\(String(repeating: "a/", count: 100))x.deb HTTP/1.1\r\nHost: x\r\n\r\n"),
+        // A `/` followed by a combining mark is one Character that is not "/": checks are on bytes.
+        ("encoded slash and a combining mark", "GET /up/pool/..%2F%CC%81..%2F%CC%81etc%2Fpasswd HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("absolute URL, encoded slash and a combining mark", "GET http://127.0.0.1:UPSTREAM/..%2F%CC%81x.deb HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("dot-dot spelled with a combining mark after the slash", "GET /up/pool/%2E%2E%2F%CD%8F HTTP/1.1\r\nHost: x\r\n\r\n"),
+        ("no Host in HTTP/1.1", "GET /up/pool/x.deb HTTP/1.1\r\n\r\n"),
+        ("two Host headers", "GET /up/pool/x.deb HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+        ("a port with a sign", "GET http://127.0.0.1:+UPSTREAM/pool/x.deb HTTP/1.1\r\nHost: x\r\n\r\n"),
     ]
 
     @Test("each hostile request gets a 4xx and touches nothing", arguments: requests.map(\.0))

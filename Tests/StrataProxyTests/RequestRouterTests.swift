@@ -85,15 +85,27 @@ import Testing
         #expect(RequestRouter.classify("dists/stable/main/binary-amd64/Packages.xz") == .index)
         #expect(RequestRouter.classify("repodata/repomd.xml") == .index)
         #expect(RequestRouter.classify("repodata/primary.xml.gz") == .index)
+        // A suite's installer images change in place: only by-hash files under dists/ are immutable.
+        #expect(RequestRouter.classify("dists/bookworm/main/installer-amd64/current/images/netboot/netboot.tar.gz") == .index)
+        #expect(RequestRouter.classify("debian/dists/bookworm/main/source/Sources.xz") == .index)
+        #expect(RequestRouter.classify("pool/main/h/hello/hello_2.10.orig.tar.gz") == .immutable)
     }
 
     @Test func upstreamPathsArePercentEncoded() {
         #expect(RequestRouter.encode("pool/main/a/apt/apt_2.6.1:1_amd64.deb") == "pool/main/a/apt/apt_2.6.1%3A1_amd64.deb")
-        #expect(RequestRouter.encode("pool/main/g/gcc/libstdc++6_12+deb12u1.deb") == "pool/main/g/gcc/libstdc++6_12+deb12u1.deb")
+        // `+` goes as %2B, as apt sends it (S3-backed repositories read a bare `+` as a space).
+        #expect(
+            RequestRouter.encode("pool/main/g/gcc/libstdc++6_12+deb12u1.deb") == "pool/main/g/gcc/libstdc%2B%2B6_12%2Bdeb12u1.deb")
     }
 
     @Test func rangesFollowRFC9110() {
         typealias H = ProxyConnectionHandler
+        // Not DIGITs: ignored (the whole file), not 416.
+        #expect(H.parseRange("bytes=--1", size: 1000) == H.RangeRequest.none)
+        #expect(H.parseRange("bytes=+5-9", size: 1000) == H.RangeRequest.none)
+        #expect(H.parseRange("bytes=5-+9", size: 1000) == H.RangeRequest.none)
+        #expect(H.parseRange("bytes=-+9", size: 1000) == H.RangeRequest.none)
+        #expect(H.parseRange("bytes=9-5", size: 1000) == H.RangeRequest.none)
         #expect(H.parseRange("bytes=0-99", size: 1000) == .range(0..<100))
         #expect(H.parseRange("bytes=900-", size: 1000) == .range(900..<1000))
         #expect(H.parseRange("bytes=-100", size: 1000) == .range(900..<1000))
