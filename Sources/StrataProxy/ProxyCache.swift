@@ -31,6 +31,9 @@ public struct CacheEntry: Codable, Sendable, Equatable {
     /// When a client last got it (seconds since 1970); kept in memory, written by `clean` and at exit.
     public var lastUsed: Double
     public var immutable: Bool
+    /// The upstream's `Content-Encoding` (other than identity): the cached bytes are the coded
+    /// body, and clients get the header with them. Records written before it have none.
+    public var contentEncoding: String? = nil
 
     /// The validator clients see: the content hash, strong.
     var clientETag: String { "\"\(sha256.hex)\"" }

@@ -415,6 +415,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             ("Accept-Ranges", "bytes"), ("X-Strata-Cache", cacheStatus.rawValue),
         ]
         if let modified = entry.lastModified { headers.append(("Last-Modified", modified)) }
+        // The bytes are the upstream's coded body: a client decodes them as it would have.
+        if let coding = entry.contentEncoding { headers.append(("Content-Encoding", coding)) }
         if cacheStatus == .stale {
             headers.append(("Warning", "111 strata \"Revalidation Failed\""))
             headers.append(("X-Strata-Stale", "upstream unreachable; cached copy served"))
@@ -425,7 +427,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     static func key(of entry: CacheEntry, in service: ProxyService) -> CacheKey? {
         guard let slash = entry.key.firstIndex(of: "/") else { return nil }
         let name = String(entry.key[..<slash])
-        guard let index = service.configuration.backends.firstIndex(where: { $0.name == name }) else { return nil }
+        guard let index = service.configuration.backends.firstIndex(where: { $0.name.sameBytes(as: name) }) else { return nil }
         return CacheKey(backend: index, name: name, path: String(entry.key[entry.key.index(after: slash)...]))
     }
 

@@ -109,7 +109,8 @@ public final class ProxyService: Sendable {
     private enum Attempt {
         case done
         case notFound
-        case retry(String)
+        /// Worth asking the next upstream; the status is what the client gets if none answers.
+        case retry(HTTPResponseStatus, String)
         case fail(HTTPResponseStatus, String)
     }
 
@@ -130,9 +131,9 @@ public final class ProxyService: Sendable {
                 return
             case .notFound:
                 continue
-            case .retry(let reason):
+            case .retry(let status, let reason):
                 allNotFound = false
-                failure = (.badGateway, reason)
+                failure = (status, reason)
             case .fail(let status, let reason):
                 allNotFound = false
                 failure = (status, reason)
@@ -169,6 +170,8 @@ public final class ProxyService: Sendable {
         for _ in 0..<6 {
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "User-Agent", value: "strata-proxy")
+            // The file's own bytes, not a coding the server might apply on the fly.
+            request.headers.add(name: "Accept-Encoding", value: "identity")
             if let previous, !previous.immutable {
                 if let etag = previous.etag { request.headers.add(name: "If-None-Match", value: etag) }
                 if let modified = previous.lastModified {
@@ -178,17 +181,28 @@ public final class ProxyService: Sendable {
             metrics.add(.upstreamRequests)
             let response: HTTPClientResponse
             do {
-                response = try await client.execute(
-                    request, timeout: .seconds(configuration.upstreamTimeout.components.seconds))
+                do {
+                    response = try await client.execute(
+                        request, timeout: .seconds(configuration.upstreamTimeout.components.seconds))
+                } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+                    // A pooled connection the server had closed meanwhile: asked once more, on a
+                    // new one (a GET is idempotent).
+                    metrics.add(.upstreamRequests)
+                    response = try await client.execute(
+                        request, timeout: .seconds(configuration.upstreamTimeout.components.seconds))
+                }
             } catch {
                 metrics.add(.upstreamErrors)
-                return .retry("\(url): \(error)")
+                let timedOut = [HTTPClientError.deadlineExceeded, .readTimeout, .connectTimeout].contains {
+                    $0 == (error as? HTTPClientError)
+                }
+                return .retry(timedOut ? .gatewayTimeout : .badGateway, "\(url): \(error)")
             }
             switch response.status.code {
             case 200:
                 return await receive(download, response: response, url: url)
             case 304 where previous != nil:
-                guard var entry = previous else { return .retry("unreachable") }
+                guard var entry = previous else { return .retry(.badGateway, "unreachable") }
                 metrics.add(.notModified)
                 entry.validated = Date().timeIntervalSince1970
                 try? cache.store(entry)
@@ -210,7 +224,7 @@ public final class ProxyService: Sendable {
                 return .notFound
             case 500...599:
                 metrics.add(.upstreamErrors)
-                return .retry("\(url): upstream answered \(response.status.code) \(response.status.reasonPhrase)")
+                return .retry(.badGateway, "\(url): upstream answered \(response.status.code) \(response.status.reasonPhrase)")
             default:
                 metrics.add(.upstreamErrors)
                 return .fail(.badGateway, "\(url): upstream answered \(response.status.code) \(response.status.reasonPhrase)")
@@ -249,9 +263,20 @@ public final class ProxyService: Sendable {
             metrics.add(.storeErrors)
             return .fail(.serviceUnavailable, "cannot store \(key): \(error)")
         }
-        if let announced {
+        let coding = response.headers.first(name: "Content-Encoding").flatMap { value -> String? in
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty || trimmed.lowercased() == "identity" ? nil : trimmed
+        }
+        // Clients stream a miss from its first byte on: a transfer that fails before it is an
+        // error status for them (not a 200 head and a short body), and an empty file is served
+        // whole from its entry once stored.
+        var streaming = false
+        func beginStreaming() {
+            guard !streaming, let announced, announced > 0 else { return }
+            streaming = true
             var headers = [("Content-Type", response.headers.first(name: "Content-Type") ?? "application/octet-stream")]
             if let modified = response.headers.first(name: "Last-Modified") { headers.append(("Last-Modified", modified)) }
+            if let coding { headers.append(("Content-Encoding", coding)) }
             // The content hash is the ETag cached responses carry; known before the body only from an index.
             if let expected { headers.append(("ETag", "\"\(expected.sha256.hex)\"")) }
             let fd = open(temp.path, O_RDONLY | O_CLOEXEC)
@@ -265,6 +290,7 @@ public final class ProxyService: Sendable {
                     hasher.update(bytes)
                     try temp.write(bytes)
                 }
+                if buffer.readableBytes > 0 { beginStreaming() }
                 metrics.add(.bytesFromUpstream, buffer.readableBytes)
                 download.wrote(buffer.readableBytes)
                 if let limit, UInt64(hasher.count) > limit {
@@ -310,7 +336,8 @@ public final class ProxyService: Sendable {
             key: key.text, url: url, sha256: digest, size: UInt64(hasher.count),
             contentType: response.headers.first(name: "Content-Type"),
             lastModified: response.headers.first(name: "Last-Modified"), etag: response.headers.first(name: "ETag"),
-            validated: now, lastUsed: now, immutable: RequestRouter.classify(key.path) == .immutable)
+            validated: now, lastUsed: now, immutable: RequestRouter.classify(key.path) == .immutable,
+            contentEncoding: coding)
         do {
             try cache.blobs.commit(temp, actual: digest, expected: nil, what: url)
             try cache.store(entry)

@@ -176,7 +176,7 @@ struct ProxyFaultTests {
                 #expect(try await proxy.get("/up/dists/stable/Release").status == 200)
                 // New content upstream (so no 304), announced in full, then the connection drops.
                 try Data(pseudoRandomBytes(6000, seed: 99)).write(to: URL(fileURLWithPath: "\(tree)/dists/stable/Release"))
-                upstream.setFault(.truncate(after: 0), for: "/dists/stable/Release")
+                upstream.setFault(.truncate(after: 100), for: "/dists/stable/Release")
                 let exchange = try await RawHTTPClient.exchange(
                     port: proxy.port, RawHTTPClient.request("GET", "/up/dists/stable/Release", port: proxy.port, keepAlive: true),
                     idleTimeout: .seconds(5))
@@ -186,6 +186,12 @@ struct ProxyFaultTests {
                 let answered = response.map { $0.status >= 500 && !$0.isTruncated } ?? false
                 #expect(exchange.closedByServer || answered, "the client was left waiting on a transfer that had ended")
                 if let response, response.status == 200 { #expect(response.isTruncated) }
+                await proxy.settle()
+                // Broken off before its first byte: no client streamed yet, so the cached copy is
+                // served whole, marked stale (issue 11: no 200 head with an empty body).
+                upstream.setFault(.truncate(after: 0), for: "/dists/stable/Release")
+                let stale = try await proxy.get("/up/dists/stable/Release")
+                #expect(stale.status == 200 && stale.body.count == 5000 && stale.headers["x-strata-cache"] == "STALE")
                 await proxy.settle()
                 upstream.setFault(nil, for: "/dists/stable/Release")
                 let good = try await proxy.get("/up/dists/stable/Release")
