@@ -108,6 +108,17 @@ public struct ProxyConfiguration: Sendable {
     public var upstreamTimeout: Duration = .seconds(60)
     /// A client connection that sends nothing for this long while no response is under way is closed.
     public var clientIdleTimeout: Duration = .seconds(120)
+    /// A request's head and body must arrive within this, from the moment the proxy waits for them
+    /// (a slowloris client sending a byte at a time is closed after it).
+    public var requestTimeout: Duration = .seconds(20)
+    /// A client that reads nothing of its response for this long is dropped by the kernel
+    /// (TCP_USER_TIMEOUT, which also covers a zero receive window).
+    public var stalledClientTimeout: Duration = .seconds(120)
+    /// Client connections at most; `nil`: the descriptor limit less ``descriptorReserve``. Past it
+    /// a new connection is closed at once, so that descriptors remain for cached files and upstreams.
+    public var maxConnections: Int?
+    /// Descriptors kept for opening cached files, upstream connections and records.
+    public var descriptorReserve = 256
     /// Event loops serving clients.
     public var eventLoops = ProcessInfo.processInfo.activeProcessorCount
 
@@ -193,6 +204,17 @@ public struct ProxyConfiguration: Sendable {
             case "cache":
                 guard let text = value as? String else { throw fail(key, "a directory") }
                 cacheDirectory = text
+            case "request-timeout", "stalled-client-timeout", "client-idle-timeout", "upstream-timeout":
+                guard let seconds = Self.seconds(value), seconds > .zero else { throw fail(key, "seconds, or 30s, 10m") }
+                switch key {
+                case "request-timeout": requestTimeout = seconds
+                case "stalled-client-timeout": stalledClientTimeout = seconds
+                case "client-idle-timeout": clientIdleTimeout = seconds
+                default: upstreamTimeout = seconds
+                }
+            case "max-connections":
+                guard let count = value as? Int, count > 0 else { throw fail(key, "a number of connections") }
+                maxConnections = count
             case "index-ttl", "negative-ttl", "grace", "clean-interval":
                 guard let seconds = Self.seconds(value) else { throw fail(key, "seconds, or 30s, 10m, 6h, 1d") }
                 switch key {

@@ -22,6 +22,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var readHeld = false
     private var closed = false
     private var clientAddress = "-"
+    private let limits: ConnectionLimits
+    private let arrival: ArrivalWatch
+    /// Closes the connection when a request's head and body take longer than the limit to arrive.
+    private var requestDeadline: Scheduled<Void>?
 
     /// The request being answered, for keep-alive and the access log.
     private struct Exchange {
@@ -33,16 +37,26 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         var cache = "-"
     }
 
-    init(service: ProxyService, local: LoopLocal) {
+    init(service: ProxyService, local: LoopLocal, limits: ConnectionLimits, arrival: ArrivalWatch) {
         self.service = service
         self.local = local
+        self.limits = limits
+        self.arrival = arrival
     }
 
     // MARK: channel events
 
     func channelActive(context: ChannelHandlerContext) {
-        service.metrics.connections.wrappingAdd(1, ordering: .relaxed)
+        let open = service.metrics.connections.wrappingAdd(1, ordering: .relaxed).newValue
         clientAddress = context.channel.remoteAddress?.ipAddress ?? "-"
+        if open > limits.maxConnections {
+            // Past the limit: closed at once, so that descriptors remain for cached files.
+            service.metrics.add(.refused)
+            closed = true
+            context.close(promise: nil)
+            return
+        }
+        armRequestDeadline(context)
         context.fireChannelActive()
     }
 
@@ -50,7 +64,32 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         service.metrics.connections.wrappingSubtract(1, ordering: .relaxed)
         if current != nil { service.metrics.add(.clientErrors) }
         closed = true
+        requestDeadline?.cancel()
+        requestDeadline = nil
         context.fireChannelInactive()
+    }
+
+    /// A request's head and body must arrive within the limit, counted from its first byte (the
+    /// ArrivalWatch before the decoder sees the bytes): a slowloris head, or a body announced and
+    /// never sent, closes the connection. A connection with nothing arriving is the idle timer's.
+    private func armRequestDeadline(_ context: ChannelHandlerContext, in delay: TimeAmount? = nil) {
+        requestDeadline?.cancel()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        requestDeadline = context.eventLoop.scheduleTask(in: delay ?? limits.requestTimeout) {
+            let (handler, context) = bound.value
+            handler.requestDeadline = nil
+            guard !handler.closed else { return }
+            guard let first = handler.arrival.firstByte else {
+                return handler.armRequestDeadline(context)
+            }
+            let waited = NIODeadline.now() - first
+            guard waited >= handler.limits.requestTimeout else {
+                return handler.armRequestDeadline(context, in: handler.limits.requestTimeout - waited)
+            }
+            handler.service.metrics.add(.refused)
+            handler.closed = true
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -60,6 +99,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .end:
             guard let head = assembling else { return }
             assembling = nil
+            // The request is in; the next one is timed from its own first byte.
+            arrival.firstByte = nil
             pending.append(head)
             if current == nil { startNext(context: context) }
         }
@@ -485,5 +526,19 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard let last = position(parts[1]), last >= first else { return .none }
         guard first < size else { return .unsatisfiable }
         return .range(first..<(min(last, size - 1) + 1))
+    }
+}
+
+/// Notes when the bytes of a request begin to arrive (before NIO's decoder, which says nothing
+/// until a head is whole), for the request deadline of ProxyConnectionHandler.
+final class ArrivalWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    /// The first byte of a request not yet complete; reset by the handler at each request's end.
+    var firstByte: NIODeadline?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if firstByte == nil { firstByte = .now() }
+        context.fireChannelRead(data)
     }
 }

@@ -84,15 +84,20 @@ public final class ProxyServer: Sendable {
         if leftovers > 0 { Log.proxy.info("removed \(leftovers) partial download(s) left by an earlier run") }
         service.loadCatalog()
 
+        ConnectionLimits.raiseDescriptorLimit()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoops))
         var locals: [ObjectIdentifier: LoopLocal] = [:]
         for loop in group.makeIterator() { locals[ObjectIdentifier(loop)] = LoopLocal() }
         let loopLocals = LoopLocals(locals)
         let idleTimeout = TimeAmount.seconds(max(1, configuration.clientIdleTimeout.components.seconds))
+        let limits = ConnectionLimits(configuration)
+        let stalled = Int(clamping: configuration.stalledClientTimeout.components.seconds * 1000)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that stops reading (a zero window, or no ACKs) is dropped by the kernel.
+            .childChannelOption(ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_USER_TIMEOUT)), value: stalled)
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -100,9 +105,12 @@ public final class ProxyServer: Sendable {
                         throw StrataError.internalError("no loop-local state for an event loop")
                     }
                     let sync = channel.pipeline.syncOperations
+                    let arrival = ArrivalWatch()
                     try sync.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try sync.addHandler(arrival)
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-                    try sync.addHandler(ProxyConnectionHandler(service: service, local: local))
+                    try sync.addHandler(
+                        ProxyConnectionHandler(service: service, local: local, limits: limits, arrival: arrival))
                 }
             }
         let channel: any Channel
@@ -215,4 +223,27 @@ final class LoopLocals: @unchecked Sendable {
 private final class SignalSources: @unchecked Sendable {
     let sources: [any DispatchSourceSignal]
     init(_ sources: [any DispatchSourceSignal]) { self.sources = sources }
+}
+
+/// What bounds one client connection: how long its request may take to arrive, and how many
+/// connections may be open at once so that descriptors remain for cached files and upstreams.
+struct ConnectionLimits: Sendable {
+    var requestTimeout: TimeAmount
+    var maxConnections: Int
+
+    init(_ configuration: ProxyConfiguration) {
+        requestTimeout = .milliseconds(max(100, Int64(configuration.requestTimeout.seconds * 1000)))
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let available = limit.rlim_cur >= rlim_t(1 << 20) ? 1 << 20 : Int(limit.rlim_cur)
+        maxConnections = configuration.maxConnections ?? max(16, available - configuration.descriptorReserve)
+    }
+
+    /// The soft descriptor limit raised to the hard one (a proxy is a server of many connections).
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
 }
