@@ -20,7 +20,10 @@
 //                     forks the script and waits for it with its own root moved aside
 //                     (be_init, below), so that the script sees a chroot as debootstrap's do
 //   mount(2)          / made private (nothing propagates back to the host), ROOT bind-mounted on
-//                     itself, /proc (of the new pid namespace) and a read-only /sys inside it
+//                     itself nodev (the host's null, zero, full, random, urandom and tty bound over
+//                     the tree's nodes), /proc (of the new pid namespace) with /proc/sys,
+//                     /proc/sysrq-trigger, /proc/irq, /proc/bus and /proc/fs read-only, and a
+//                     read-only /sys inside it
 //   pivot_root(2)     ROOT becomes / with pivot_root(".", "."), the old root detached
 //                     (MNT_DETACH): no path leads back to the host, unlike chroot (Linux 2.3.41)
 //   capabilities      the bounding set and the effective/permitted/inheritable sets cut to what
@@ -45,6 +48,7 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -95,11 +99,40 @@ static void close_descriptors(void) {
     for (long fd = 3; fd < (max > 0 ? max : 65536); fd++) close((int)fd);
 }
 
+// Device nodes a script may open: the host's own, bound over the tree's nodes of the same name
+// (the tree itself is mounted nodev, so a node a package ships, or a hostile tree holds, opens
+// nothing).
+static const char *const bound_devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+// Parts of /proc whose files are checked by owner, not by capability: the namespace's root would
+// be the host's root there (a build maps every id to itself), and kernel.core_pattern or
+// /proc/sysrq-trigger reach the host. Read-only, as runc and systemd-nspawn make them.
+static const char *const read_only_proc[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs"};
+
+static void bind_read_only(const char *path) {
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0) {
+        if (errno == ENOENT) return;
+        die(path);
+    }
+    if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) die(path);
+}
+
 static void enter(const char *root) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) die("making / private");
     if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) != 0) die("bind-mounting the tree");
+    if (mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | MS_NODEV, NULL) != 0) die("making the tree nodev");
     if (chdir(root) != 0) die("entering the tree");
+    for (size_t i = 0; i < sizeof bound_devices / sizeof bound_devices[0]; i++) {
+        char host[32], inside[32];
+        snprintf(host, sizeof host, "/dev/%s", bound_devices[i]);
+        snprintf(inside, sizeof inside, "dev/%s", bound_devices[i]);
+        struct stat node;
+        // Only over a node the tree has (nothing is created in it); never through a link.
+        if (lstat(inside, &node) != 0 || !(S_ISCHR(node.st_mode) || S_ISREG(node.st_mode))) continue;
+        if (mount(host, inside, NULL, MS_BIND, NULL) != 0) die(inside);
+    }
     if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) die("mounting /proc");
+    for (size_t i = 0; i < sizeof read_only_proc / sizeof read_only_proc[0]; i++) bind_read_only(read_only_proc[i]);
     // /sys read-only, when the kernel allows it here (some scripts read it; none may change it).
     (void)mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     if (syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root");

@@ -170,7 +170,7 @@ public struct Builder: Sendable {
             }
             group.addTask {
                 do {
-                    return try await Offload.run {
+                    return try await Offload.onOwnThread {
                         try stage.run(lock, arriving: arrivals) { done in
                             say { state in
                                 state.imported = done

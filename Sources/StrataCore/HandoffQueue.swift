@@ -43,6 +43,15 @@ public final class HandoffQueue<Element: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// Waits until an element is there or the queue has ended (for a consumer that should take a
+    /// lock only once there is work).
+    @available(*, noasync, message: "waits on a condition variable: call it from a thread of its own")
+    public func waitForFirst() {
+        condition.withLock {
+            while head == items.count && !finished { condition.wait() }
+        }
+    }
+
     /// The next element, waiting for one; `nil` when the queue finished and is empty.
     /// - Throws: the error given to ``fail(_:)``.
     @available(*, noasync, message: "waits on a condition variable: call it from a thread of its own")

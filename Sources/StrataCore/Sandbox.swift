@@ -63,10 +63,14 @@ public struct IDMap: Sendable, Equatable {
     public static let identity = IDMap(outside: 0, count: UInt32.max)
 
     /// ``identity`` where this kernel lets root make user namespaces (`user.max_user_namespaces`
-    /// above 0; a container may run strata with none), else `nil`.
+    /// above 0) and strata runs in the host's own (its uid_map is every id to itself): inside a
+    /// rootless or unprivileged container that map cannot be written, and scripts run without one.
     public static let identityIfAvailable: IDMap? = {
         guard let text = try? String(contentsOfFile: "/proc/sys/user/max_user_namespaces", encoding: .utf8),
-              let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0 else { return nil }
+              let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0,
+              let map = try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8),
+              map.split(whereSeparator: \.isWhitespace) == ["0", "0", "4294967295"]
+        else { return nil }
         return .identity
     }()
 }

@@ -77,7 +77,14 @@ public final class ProxyCache: Sendable {
                 unlink(path)
                 continue
             }
-            loaded[ExactString(entry.key)] = entry
+            // Classified again: a record written under an older rule (files under dists/ were
+            // once immutable by their suffix) follows the current one.
+            var reclassified = entry
+            if let slash = entry.key.utf8.firstIndex(of: UInt8(ascii: "/")) {
+                let path = String(decoding: entry.key.utf8[entry.key.utf8.index(after: slash)...], as: UTF8.self)
+                reclassified.immutable = RequestRouter.classify(path) == .immutable
+            }
+            loaded[ExactString(entry.key)] = reclassified
         }
         state.withLock { $0.entries = loaded }
     }

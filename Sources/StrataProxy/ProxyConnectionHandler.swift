@@ -79,7 +79,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             let (handler, context) = bound.value
             handler.requestDeadline = nil
             guard !handler.closed else { return }
-            guard let first = handler.arrival.firstByte else {
+            // Nothing arriving, or reads held back by us (16 pipelined requests wait): not the client's delay.
+            guard let first = handler.arrival.firstByte, !handler.readHeld else {
                 return handler.armRequestDeadline(context)
             }
             let waited = NIODeadline.now() - first
@@ -320,10 +321,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         let fd = download.openForReading()
         guard fd >= 0 else {
-            // Finished (or failed) between the outcome and now.
+            // Finished (or failed) between the outcome and now, or no descriptor to be had.
             let progress = download.progress()
             if let failure = progress.failure {
                 return sendSimple(context, status: .badGateway, text: failure + "\n")
+            }
+            if !progress.complete {
+                return sendSimple(
+                    context, status: .serviceUnavailable, text: "\(download.key): cannot open the download now\n",
+                    extra: [("Retry-After", "1")])
             }
             return serveFile(context, key: download.key, preferred: preferred, retries: retries)
         }
@@ -466,10 +472,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     static func key(of entry: CacheEntry, in service: ProxyService) -> CacheKey? {
-        guard let slash = entry.key.firstIndex(of: "/") else { return nil }
-        let name = String(entry.key[..<slash])
+        guard let slash = entry.key.utf8.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        let name = String(decoding: entry.key.utf8[..<slash], as: UTF8.self)
         guard let index = service.configuration.backends.firstIndex(where: { $0.name.sameBytes(as: name) }) else { return nil }
-        return CacheKey(backend: index, name: name, path: String(entry.key[entry.key.index(after: slash)...]))
+        return CacheKey(
+            backend: index, name: name, path: String(decoding: entry.key.utf8[entry.key.utf8.index(after: slash)...], as: UTF8.self))
     }
 
     /// `If-None-Match` against the content hash, else `If-Modified-Since` against Last-Modified.
@@ -481,11 +488,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             }
         }
         guard let since = headers.first(name: "if-modified-since") else { return false }
-        guard let modified = entry.lastModified, let sinceDate = HTTPDate.parse(since) else { return false }
+        guard let modified = entry.lastModified else { return false }
+        // The common case, apt sending back the Last-Modified it got, needs no date parsing.
+        if since == modified { return true }
+        guard let sinceDate = HTTPDate.parse(since), let modifiedDate = HTTPDate.parse(modified) else { return false }
         // RFC 9110 §13.1.3: a date later than the server's clock is invalid and is ignored.
         guard sinceDate.timeIntervalSince1970 <= Double(time(nil)) else { return false }
-        if since == modified { return true }
-        guard let modifiedDate = HTTPDate.parse(modified) else { return false }
         return modifiedDate <= sinceDate
     }
 

@@ -193,7 +193,7 @@ public final class ProxyService: Sendable {
                 }
             } catch {
                 metrics.add(.upstreamErrors)
-                let timedOut = [HTTPClientError.deadlineExceeded, .readTimeout, .connectTimeout].contains {
+                let timedOut = [HTTPClientError.deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout].contains {
                     $0 == (error as? HTTPClientError)
                 }
                 return .retry(timedOut ? .gatewayTimeout : .badGateway, "\(url): \(error)")
@@ -242,8 +242,8 @@ public final class ProxyService: Sendable {
         }
         return configuration.backends.contains { backend in
             backend.upstreams.contains { upstream in
-                upstream.scheme == target.scheme && upstream.host == target.host && upstream.port == target.port
-                    && (upstream.basePath.isEmpty || target.basePath.hasPrefix(upstream.basePath + "/"))
+                upstream.scheme == target.scheme && upstream.host.sameBytes(as: target.host) && upstream.port == target.port
+                    && (upstream.basePath.isEmpty || target.basePath.hasBytePrefix(upstream.basePath + "/"))
             }
         }
     }
@@ -306,7 +306,9 @@ public final class ProxyService: Sendable {
         } catch {
             temp.discard()
             metrics.add(.upstreamErrors)
-            return .fail(.badGateway, "\(url): transfer broke off after \(hasher.count) bytes: \(error)")
+            let reason = "\(url): transfer broke off after \(hasher.count) bytes: \(error)"
+            // Before the first byte no client streams yet: the next upstream may answer.
+            return streaming ? .fail(.badGateway, reason) : .retry(.badGateway, reason)
         }
         if let limit, UInt64(hasher.count) != limit {
             temp.discard()

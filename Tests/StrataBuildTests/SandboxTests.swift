@@ -97,11 +97,11 @@ struct SandboxUserNamespaceTests {
     /// A tree with /bin/sh (busybox), /proc, /sys and /tmp, every file owned by `owner`.
     func busyboxTree(owner: UInt32) throws -> String {
         let root = try TemporaryDirectory.make(prefix: "strata-sandbox-ids")
-        for directory in ["bin", "proc", "sys", "tmp", "etc"] {
+        for directory in ["bin", "proc", "sys", "tmp", "etc", "dev"] {
             try FileManager.default.createDirectory(atPath: "\(root)/\(directory)", withIntermediateDirectories: true)
         }
         try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: "\(root)/bin/busybox")
-        for tool in ["sh", "cat", "id", "touch", "chown", "chmod", "rm", "mknod", "readlink", "tr", "echo"] {
+        for tool in ["sh", "cat", "id", "touch", "chown", "chmod", "rm", "mknod", "readlink", "tr", "echo", "head"] {
             try FileManager.default.createSymbolicLink(atPath: "\(root)/bin/\(tool)", withDestinationPath: "busybox")
         }
         _ = try Command.runBlocking("/bin/chown", ["-hR", "\(owner):\(owner)", root])
@@ -157,6 +157,31 @@ struct SandboxUserNamespaceTests {
         #expect(!output.contains(hostNamespace), "\(output)")
         var info = stat()
         #expect(lstat("\(root)/tmp/f", &info) == 0 && info.st_uid == 123 && info.st_gid == 456)
+        try FileManager.default.removeItem(atPath: root)
+    }
+
+    @Test("the build's map: /proc/sys and sysrq-trigger are read-only; a device node in the tree opens nothing; /dev/null works")
+    func procAndDevices() throws {
+        let root = try busyboxTree(owner: 0)
+        // The tree's /dev/null (bound over by the host's) and a node a package or a hostile tree holds.
+        #expect(mknod("\(root)/dev/null", S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0)
+        #expect(mknod("\(root)/dev/planted", S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0)
+        let script = """
+            try() { label=$1; shift; if "$@" >>/tmp/try.log 2>&1; then echo "$label: ALLOWED"; else echo "$label: refused ($(tail -n 1 /tmp/try.log))"; fi; }
+            try dev-null sh -c 'echo x > /dev/null'
+            try planted-node sh -c 'head -c 1 /dev/planted'
+            # The same value written back: harmless if it were allowed.
+            # kernel.core_pattern names what runs, as the host's root, when any process dumps core.
+            try sysctl sh -c 'v=$(cat /proc/sys/kernel/core_pattern); echo "$v" > /proc/sys/kernel/core_pattern'
+            # Opened for writing, nothing written: harmless if it were allowed (absent on kernels without sysrq).
+            if [ -e /proc/sysrq-trigger ]; then try sysrq-trigger sh -c ': > /proc/sysrq-trigger'; else echo "sysrq-trigger: refused (absent)"; fi
+            echo done
+            """
+        let output = try Sandbox.run(root: root, script: script, environment: [:], what: "the probe", ids: .identity)
+        #expect(output.contains("dev-null: ALLOWED"), "\(output)")
+        for attempt in ["planted-node", "sysctl", "sysrq-trigger"] {
+            #expect(output.contains("\(attempt): refused"), "\(attempt):\n\(output)")
+        }
         try FileManager.default.removeItem(atPath: root)
     }
 

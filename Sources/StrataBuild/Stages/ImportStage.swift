@@ -32,15 +32,18 @@ struct ImportStage<P: Packager> {
     /// - Throws: the first import failure (the other threads stop taking arrivals, and what they
     ///   had begun is finished and flushed), or the error `arrivals` failed with.
     @available(*, noasync)
-    func run(_ lock: Lockfile, arriving arrivals: HandoffQueue<(Int, SHA256Digest)>, progress: @Sendable (Int) -> Void = { _ in }) throws -> Output {
+    func run(_ lock: Lockfile, arriving arrivals: HandoffQueue<(Int, SHA256Digest)>, progress: @escaping @Sendable (Int) -> Void = { _ in }) throws -> Output {
         let packages = lock.packages
         let results = LockedBox([Int: (ImportedPackage<P.Record>, Bool)]())
         let firstFailure = LockedBox<(any Error)?>(nil)
+        // The store's writer lock from the first download on, not while the first one is awaited.
+        arrivals.waitForFirst()
         try store.withWriterLock {
             // Thousands of new objects: flushed once at the end, not one by one.
             try store.withDeferredSync { batch in
                 let importer = PackageImporter(store: batch)
-                DispatchQueue.concurrentPerform(iterations: max(1, ProcessInfo.processInfo.activeProcessorCount)) { _ in
+                // Threads of their own: they wait for downloads, which must not wait for them.
+                Offload.onThreads(max(1, ProcessInfo.processInfo.activeProcessorCount)) { _ in
                     do {
                         while let (index, blob) = try arrivals.next() {
                             guard packages.indices.contains(index) else {
