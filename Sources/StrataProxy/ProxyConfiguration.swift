@@ -119,6 +119,9 @@ public struct ProxyConfiguration: Sendable {
     public var maxConnections: Int?
     /// Descriptors kept for opening cached files, upstream connections and records.
     public var descriptorReserve = 256
+    /// How long a client waits for the revalidation of a stale index before it gets the cached
+    /// copy (marked stale): a slow upstream does not stall an index's readers.
+    public var revalidationWait: Duration = .seconds(5)
     /// Event loops serving clients.
     public var eventLoops = ProcessInfo.processInfo.activeProcessorCount
 
@@ -204,12 +207,13 @@ public struct ProxyConfiguration: Sendable {
             case "cache":
                 guard let text = value as? String else { throw fail(key, "a directory") }
                 cacheDirectory = text
-            case "request-timeout", "stalled-client-timeout", "client-idle-timeout", "upstream-timeout":
+            case "request-timeout", "stalled-client-timeout", "client-idle-timeout", "upstream-timeout", "revalidation-wait":
                 guard let seconds = Self.seconds(value), seconds > .zero else { throw fail(key, "seconds, or 30s, 10m") }
                 switch key {
                 case "request-timeout": requestTimeout = seconds
                 case "stalled-client-timeout": stalledClientTimeout = seconds
                 case "client-idle-timeout": clientIdleTimeout = seconds
+                case "revalidation-wait": revalidationWait = seconds
                 default: upstreamTimeout = seconds
                 }
             case "max-connections":

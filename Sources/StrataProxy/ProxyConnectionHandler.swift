@@ -26,6 +26,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let arrival: ArrivalWatch
     /// Closes the connection when a request's head and body take longer than the limit to arrive.
     private var requestDeadline: Scheduled<Void>?
+    /// The download outcome this connection waits for (a number per wait): the outcome or the
+    /// stale copy, whichever comes first, answers; the other finds it changed.
+    private var waitingFor: UInt64?
+    private var waitCount: UInt64 = 0
 
     /// The request being answered, for keep-alive and the access log.
     private struct Exchange {
@@ -198,9 +202,25 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .download(let download):
             service.metrics.add(.misses)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            waitCount &+= 1
+            let waiting = waitCount
+            waitingFor = waiting
             download.whenOutcome(on: context.eventLoop) { outcome in
                 let (handler, context) = bound.value
+                guard handler.waitingFor == waiting else { return }  // answered with the stale copy
+                handler.waitingFor = nil
                 handler.answer(context, download: download, outcome: outcome, preferred: preferred, retries: retries)
+            }
+            // A stale index being revalidated: past the wait, the cached copy is served (marked
+            // stale) rather than holding the client for as long as a slow upstream takes.
+            if let stale = service.cache.entry(key.text), !stale.immutable {
+                context.eventLoop.scheduleTask(in: limits.revalidationWait) {
+                    let (handler, context) = bound.value
+                    guard handler.waitingFor == waiting, !handler.closed else { return }
+                    handler.waitingFor = nil
+                    handler.service.metrics.add(.staleServed)
+                    handler.serveEntry(context, stale, status: .stale, retries: retries, preferred: preferred)
+                }
             }
         }
     }

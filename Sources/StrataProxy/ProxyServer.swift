@@ -230,9 +230,11 @@ private final class SignalSources: @unchecked Sendable {
 struct ConnectionLimits: Sendable {
     var requestTimeout: TimeAmount
     var maxConnections: Int
+    var revalidationWait: TimeAmount
 
     init(_ configuration: ProxyConfiguration) {
         requestTimeout = .milliseconds(max(100, Int64(configuration.requestTimeout.seconds * 1000)))
+        revalidationWait = .milliseconds(max(10, Int64(configuration.revalidationWait.seconds * 1000)))
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         let available = limit.rlim_cur >= rlim_t(1 << 20) ? 1 << 20 : Int(limit.rlim_cur)

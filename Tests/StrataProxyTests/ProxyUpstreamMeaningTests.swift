@@ -102,3 +102,36 @@ struct ProxyUpstreamMeaningTests {
         }
     }
 }
+
+@Suite("A slow revalidation does not stall an index's readers", .timeLimit(.minutes(2)))
+struct ProxyRevalidationWaitTests {
+    @Test("past revalidation-wait the cached index is served, marked stale; the revalidation still completes")
+    func slowRevalidation() async throws {
+        let tree = try makeUpstreamTree(files: ["dists/stable/InRelease": 3000])
+        let old = Array(FileManager.default.contents(atPath: "\(tree)/dists/stable/InRelease")!)
+        try await LoopbackHTTPServer.withServer(serving: tree) { upstream in
+            try await ProxyHarness.with(
+                backends: ["up=\(upstream.baseURL)"], indexTTL: .zero, configure: { $0.revalidationWait = .seconds(1) }
+            ) { proxy in
+                #expect(try await proxy.get("/up/dists/stable/InRelease").body == old)
+                await proxy.settle()
+                try Data(pseudoRandomBytes(3500, seed: 7)).write(to: URL(fileURLWithPath: "\(tree)/dists/stable/InRelease"))
+                upstream.setFault(.delay(.seconds(4)), for: "/dists/stable/InRelease")
+                let start = ContinuousClock.now
+                let readers = try await withThrowingTaskGroup(of: RawHTTPResponse.self) { group in
+                    for _ in 0..<5 { group.addTask { try await proxy.get("/up/dists/stable/InRelease") } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                let waited = ContinuousClock.now - start
+                #expect(waited < .seconds(3), "the readers waited \(waited) for a revalidation that takes 4 s")
+                for reader in readers {
+                    #expect(reader.status == 200 && reader.body == old && reader.headers["x-strata-cache"] == "STALE")
+                }
+                await proxy.settle()
+                upstream.setFault(nil, for: "/dists/stable/InRelease")
+                let fresh = try await proxy.get("/up/dists/stable/InRelease")
+                #expect(fresh.body.count == 3500, "the revalidation was lost")
+            }
+        }
+    }
+}
