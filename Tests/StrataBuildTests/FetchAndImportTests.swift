@@ -57,12 +57,12 @@ struct FetchAndImportTests {
         let store = try Store(root: try TemporaryDirectory.make(prefix: "strata-fi") + "/store")
         let slow = served.lock.packages[2]
         try await LoopbackHTTPServer.withServer(serving: served.repo.root) { server in
-            server.setFault(.delay(.seconds(4)), for: "/\(slow.path)")
+            server.setFault(.delay(.seconds(8)), for: "/\(slow.path)")
             let builder = try Self.builder(store)
             let building = Task { try await builder.fetchAndImport(served.lock, urls: Self.base(server), with: DebPackager()) }
             // Watch the store from outside until the first two packages' records are there.
             var seenEarly = false
-            let deadline = ContinuousClock.now + .seconds(3.5)
+            let deadline = ContinuousClock.now + .seconds(7)  // margin for a loaded machine
             while ContinuousClock.now < deadline {
                 let early = served.lock.packages.prefix(2).allSatisfy {
                     FileManager.default.fileExists(atPath: store.packageRecordPath($0.sha256))

