@@ -39,7 +39,12 @@ build: deps
 test: test-deps
 	@echo "==> building and running the tests"
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; test $${PIPESTATUS[0]} -eq 0
+	@echo "==> the optimized build, and the command-line tests of lock and build through it (crashes only optimized code shows)"
+	$(SWIFT) build -c release --product strata
+	STRATA_TEST_EXECUTABLE=$(CURDIR)/.build/release/strata $(SWIFT) test --skip-build \
+	  --filter 'LockCheckTests|ErrorWordsTests|FirstHourBuildTests/clearedProgressLine' 2>&1 | tee .build/test-release.log; \
+	  exit $${PIPESTATUS[0]}
 
 demo: build
 	@echo "==> building debian/12 minbase from the host's mirror into out/ (lock, fetch, import, compose, configure, export)"

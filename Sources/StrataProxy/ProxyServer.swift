@@ -93,7 +93,8 @@ public final class ProxyServer: Sendable {
         let limits = ConnectionLimits(configuration)
         let stalled = Int(clamping: configuration.stalledClientTimeout.components.seconds * 1000)
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
+            // A burst of connections queues (the kernel caps this at net.core.somaxconn, 4096 by default).
+            .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             // A client that stops reading (a zero window, or no ACKs) is dropped by the kernel.

@@ -8,9 +8,12 @@ import StrataCore
 #endif
 
 public enum StrataExecutable {
-    /// `.build/debug/strata` of this checkout.
+    /// `.build/debug/strata` of this checkout, or `$STRATA_TEST_EXECUTABLE` when set: `make test`
+    /// runs the command-line tests once more through the optimized build, where crashes appear
+    /// that debug builds never show (two in `swift_task_localValuePush` so far).
     public static var path: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        if let chosen = ProcessInfo.processInfo.environment["STRATA_TEST_EXECUTABLE"], !chosen.isEmpty { return chosen }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/debug/strata").path
     }
 
