@@ -12,7 +12,7 @@ extension Planner {
     public func staleness(of lockfile: Lockfile, for spec: TemplateSpec, resolveAgain: Bool = false) async -> String {
         do {
             // The resolution's own warnings were said when the lockfile was made.
-            let now = try await Diagnostics.$collector.withValue({ _ in }) { try await resolve(spec, resolveAgain: resolveAgain).lockfile }
+            let now = try await Diagnostics.$collector.withValue(Diagnostics.Collector { _ in }) { try await resolve(spec, resolveAgain: resolveAgain).lockfile }
             let changed = now.changes(since: lockfile).filter { !$0.hasPrefix("!") }
             if changed.isEmpty { return "the repositories have no newer packages for it" }
             let shown = changed.prefix(3).joined(separator: ", ") + (changed.count > 3 ? ", …" : "")

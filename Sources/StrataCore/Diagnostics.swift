@@ -57,8 +57,14 @@ public enum Diagnostics {
 
     /// Where lines go within one task and its child tasks, instead of the process's sink, with
     /// every line kept whatever the settings: tests collect what a library said without
-    /// disturbing other tests running at the same time.
-    @TaskLocal public static var collector: Sink?
+    /// disturbing other tests running at the same time. (A class, as ``Recorder`` is: an optional
+    /// closure as the task-local's type crashed optimized builds of Swift 6.3.1 in
+    /// swift_task_localValuePush; `strata build` without `--locked` crashed in release builds.)
+    public final class Collector: Sendable {
+        public let sink: Sink
+        public init(_ sink: @escaping Sink) { self.sink = sink }
+    }
+    @TaskLocal public static var collector: Collector?
 
     /// Called with every line said within one task and its child tasks, besides showing it: a
     /// cached result keeps what computing it said, to say it again when it is reused.
@@ -84,7 +90,7 @@ public enum Diagnostics {
     public static func emit(_ severity: Severity, _ message: String, speaker: String = "strata") {
         recorder?.record(severity, message)
         if let collector {
-            collector(line(severity, message, speaker: speaker, settings: Settings(showsNotes: true)) ?? message)
+            collector.sink(line(severity, message, speaker: speaker, settings: Settings(showsNotes: true)) ?? message)
             return
         }
         let (settings, sink) = state.withLock { ($0.settings, $0.sink) }

@@ -28,8 +28,9 @@ extension Offload {
     /// Dispatch worker blocked in such a wait is one the Swift concurrency pool may need (on Linux
     /// both draw on libdispatch's threads, whose monitor adds a thread about once a second), and
     /// such waits stalled downloads by a second. The task-local diagnostics context does not go
-    /// along (binding it on a Foundation thread crashed optimized builds of Swift 6.3.1 in
-    /// swift_task_localValuePush): lines said there go to the process's sink.
+    /// along: lines said there go to the process's sink. (Binding it there crashed the optimized
+    /// build in swift_task_localValuePush while the collector's type was an optional closure; it
+    /// is a class now, but nothing said on these threads needs collecting.)
     public static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try body() }) }

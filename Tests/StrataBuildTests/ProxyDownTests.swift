@@ -130,7 +130,7 @@ struct ProxyDownTests {
 /// than printed.
 func collectingWarnings<T: Sendable>(_ body: () async -> T) async -> ([String], T) {
     let lines = Mutex<[String]>([])
-    let result = await Diagnostics.$collector.withValue({ line in lines.withLock { $0.append(line) } }) {
+    let result = await Diagnostics.$collector.withValue(Diagnostics.Collector { line in lines.withLock { $0.append(line) } }) {
         await body()
     }
     return (lines.withLock { $0 }, result)

@@ -20,7 +20,7 @@ struct ResolveWarningsTests {
             let store = try TemporaryDirectory.make(prefix: "strata-store")
             for round in 1...2 {
                 let lines = LockedBox([String]())
-                let (resolution, _) = try await Diagnostics.$collector.withValue({ line in lines.update { $0.append(line) } }) {
+                let (resolution, _) = try await Diagnostics.$collector.withValue(Diagnostics.Collector { line in lines.update { $0.append(line) } }) {
                     try await FixtureTemplate.lock(tree: tree, set: "s", store: store)
                 }
                 #expect(resolution.reused == (round == 2))

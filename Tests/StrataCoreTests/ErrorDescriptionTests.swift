@@ -85,7 +85,7 @@ struct ErrorDescriptionTests {
     @Test("a task's collector gets its warnings, and swift-log lines in the same voice")
     func collector() async {
         let lines = Mutex<[String]>([])
-        await Diagnostics.$collector.withValue({ line in lines.withLock { $0.append(line) } }) {
+        await Diagnostics.$collector.withValue(Diagnostics.Collector { line in lines.withLock { $0.append(line) } }) {
             Diagnostics.warning("one")
             await Task { Diagnostics.warning("from a child task") }.value
             DiagnosticsLogHandler(label: "strata.proxy").log(

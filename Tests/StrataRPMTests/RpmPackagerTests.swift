@@ -78,7 +78,7 @@ struct RpmPackagerTests {
 
         let lines = LockedBox([String]())
         let unknown = try compose(passwd: "root:x:0:0::/root:/bin/sh\n", group: "root:x:0:\n")
-        try Diagnostics.$collector.withValue({ line in lines.update { $0.append(line) } }) {
+        try Diagnostics.$collector.withValue(Diagnostics.Collector { line in lines.update { $0.append(line) } }) {
             try RpmOwners.apply([package], root: unknown, layout: .mergedUsr)
         }
         lstat("\(unknown)/usr/bin/ping2", &st)

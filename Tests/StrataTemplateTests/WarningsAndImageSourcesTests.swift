@@ -9,7 +9,7 @@ struct WarningsAndImageSourcesTests {
     /// The warnings `body` emits, collected for this task only.
     static func warnings(_ body: () throws -> Void) rethrows -> [String] {
         let lines = LockedBox([String]())
-        try Diagnostics.$collector.withValue({ line in lines.update { $0.append(line) } }) { try body() }
+        try Diagnostics.$collector.withValue(Diagnostics.Collector { line in lines.update { $0.append(line) } }) { try body() }
         return lines.get()
     }
 
