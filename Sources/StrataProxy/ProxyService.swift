@@ -248,6 +248,9 @@ public final class ProxyService: Sendable {
         }
     }
 
+    /// Bytes per second an upstream transfer must average once it has run for upstream-timeout.
+    static let minimumUpstreamRate = 1024
+
     private func receive(_ download: Download, response: HTTPClientResponse, url: String) async -> Attempt {
         let key = download.key
         let expected = catalog.expected(for: key.text)
@@ -284,8 +287,20 @@ public final class ProxyService: Sendable {
         }
         let limit = expected?.size ?? announced
         var hasher = StreamingSHA256()
+        // A trickle (a byte now and then, never idle long enough for the read timeout) would hold
+        // its clients for ever: past upstream-timeout, a transfer must average the minimum rate.
+        let bodyStarted = ContinuousClock.now
         do {
             for try await buffer in response.body {
+                let elapsed = ContinuousClock.now - bodyStarted
+                if elapsed > configuration.upstreamTimeout,
+                    Double(hasher.count + buffer.readableBytes) / elapsed.seconds < Double(Self.minimumUpstreamRate)
+                {
+                    temp.discard()
+                    metrics.add(.upstreamErrors)
+                    let reason = "\(url): \(hasher.count) bytes in \(Int(elapsed.seconds)) s, slower than \(Self.minimumUpstreamRate) bytes/s"
+                    return streaming ? .fail(.gatewayTimeout, reason) : .retry(.gatewayTimeout, reason)
+                }
                 try buffer.withUnsafeReadableBytes { bytes in
                     hasher.update(bytes)
                     try temp.write(bytes)

@@ -134,3 +134,24 @@ struct ProxyRevalidationWaitTests {
         }
     }
 }
+
+@Suite("A trickling upstream does not hold its clients", .timeLimit(.minutes(1)))
+struct ProxyTrickleTests {
+    @Test("two bytes a second: past upstream-timeout the transfer fails, the client is cut off, nothing is cached")
+    func trickle() async throws {
+        let head = Array("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".utf8)
+        let parts = [head + [0x61]] + Array(repeating: [UInt8(0x61)], count: 60)
+        let upstream = try ScriptedUpstream { _ in .parts(parts, gap: .milliseconds(500)) }
+        defer { upstream.stop() }
+        try await ProxyHarness.with(backends: ["up=\(upstream.baseURL)"], configure: { $0.upstreamTimeout = .seconds(2) }) { proxy in
+            let exchange = try await RawHTTPClient.exchange(
+                port: proxy.port, RawHTTPClient.request("GET", "/up/pool/trickle.deb", port: proxy.port), idleTimeout: .seconds(20))
+            // The client streamed from the first byte and is cut off (not left waiting 30 s).
+            let response = exchange.responses().first
+            #expect(exchange.closedByServer, "the client was left waiting on a trickle")
+            #expect(response.map { $0.status >= 500 || $0.isTruncated } ?? true)
+            await proxy.settle()
+            #expect(proxy.server.service.cache.count == 0)
+        }
+    }
+}
