@@ -40,6 +40,8 @@ test: test-deps
 	@echo "==> building and running the tests"
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; test $${PIPESTATUS[0]} -eq 0
+	@echo "==> the proxy soak on its own (2,000 idle and 200 slowloris connections beside a client)"
+	STRATA_SOAK=1 $(SWIFT) test --skip-build --filter ProxySoakTests 2>&1 | tee .build/test-soak.log; test $${PIPESTATUS[0]} -eq 0
 	@echo "==> the optimized build, and the command-line tests of lock and build through it (crashes only optimized code shows)"
 	$(SWIFT) build -c release --product strata
 	STRATA_TEST_EXECUTABLE=$(CURDIR)/.build/release/strata $(SWIFT) test --skip-build \
