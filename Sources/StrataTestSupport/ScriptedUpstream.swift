@@ -38,7 +38,11 @@ public final class ScriptedUpstream: @unchecked Sendable {
     private let script: @Sendable (String) -> Answer
     private struct State {
         var requests: [Request] = []
-        var connections: [Int32] = []
+        /// Descriptors open now. A descriptor is closed, and leaves this list, only under the
+        /// lock, and stop() shuts down only what is in it: a number closed here may be another
+        /// test's socket a moment later, and shutting it down refused that test's connections.
+        var connections: Set<Int32> = []
+        var listenerOpen = true
         var stopped = false
     }
     private let state = LockedBox(State())
@@ -81,12 +85,20 @@ public final class ScriptedUpstream: @unchecked Sendable {
 
     /// Closes the listener and every connection.
     public func stop() {
-        let open = state.update { state -> [Int32] in
-            guard !state.stopped else { return [] }
+        let listener = self.listener
+        state.update { state in
+            guard !state.stopped else { return }
             state.stopped = true
-            return state.connections + [listener]
+            for fd in state.connections { shutdown(fd, Int32(SHUT_RDWR)) }
+            if state.listenerOpen { shutdown(listener, Int32(SHUT_RDWR)) }
         }
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    /// Closes a connection's descriptor and forgets it, under the lock.
+    private func closeConnection(_ fd: Int32) {
+        state.update { state in
+            if state.connections.remove(fd) != nil { close(fd) }
+        }
     }
 
     private func acceptLoop() {
@@ -99,7 +111,7 @@ public final class ScriptedUpstream: @unchecked Sendable {
             }
             let accepted = state.update { state -> Bool in
                 guard !state.stopped else { return false }
-                state.connections.append(connection)
+                state.connections.insert(connection)
                 return true
             }
             guard accepted else {
@@ -111,11 +123,15 @@ public final class ScriptedUpstream: @unchecked Sendable {
             number += 1
             Thread { [self] in serve(connection, index: index) }.start()
         }
-        close(listener)
+        let listener = self.listener
+        state.update { state in
+            state.listenerOpen = false
+            close(listener)
+        }
     }
 
     private func serve(_ fd: Int32, index: Int) {
-        defer { close(fd) }
+        defer { closeConnection(fd) }
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
