@@ -231,35 +231,16 @@ public struct Builder: Sendable {
             let warnings = try packager.finalize(packages, root: scratch.merged, lock: lock, spec: spec)
             warnings.forEach { Diagnostics.warning($0) }
 
-            // Export and commit only read the finished tree: the tar is written on another
-            // thread while the tree is checked in on this one.
-            report("export+commit: \(job.output), and the tree into the store")
             let hardlinks = Set(packages.flatMap { $0.declaredHardlinks(packager.layout) })
-            let exported = LockedBox<Swift.Result<ExportStats, any Error>?>(nil)
-            let exporting = DispatchGroup()
-            DispatchQueue.global().async(group: exporting) { [job, scratch] in
-                exported.set(Swift.Result {
-                    try Exporter.export(
-                        root: scratch.merged, to: job.output, format: job.format, clampMtime: epoch, hardlinks: hardlinks)
-                })
-            }
-            let committed = Swift.Result {
+            let knownObject = usedOverlay ? scratch.untouched(composed.tree) : { _ in nil }
+            let (stats, commit) = try exportAndCommit(
+                root: scratch.merged, output: job.output, format: job.format, epoch: epoch, hardlinks: hardlinks,
+                ref: Committer.ref(for: spec)
+            ) {
                 try Committer(store: store).commit(
-                    root: scratch.merged, hardlinks: hardlinks,
-                    knownObject: usedOverlay ? scratch.untouched(composed.tree) : { _ in nil },
-                    clampMtime: epoch, lock: lock, spec: spec)
+                    root: scratch.merged, hardlinks: hardlinks, knownObject: knownObject, clampMtime: epoch, lock: lock,
+                    spec: spec)
             }
-            exporting.wait()
-            let stats: ExportStats
-            do {
-                stats = try (exported.get() ?? .failure(StrataError.internalError("the export did not finish"))).get()
-            } catch var error as StrataError {
-                if case .success = committed {
-                    error.message += "\n(the tree was committed all the same: `strata export \(Committer.ref(for: spec))` writes it)"
-                }
-                throw error
-            }
-            let commit = try committed.get()
             return Result(
                 packages: packages.count, files: stats.files, bytes: stats.bytes, output: job.output,
                 outputDigest: stats.digest, commit: commit, imported: imported.imported, usedOverlay: usedOverlay)
@@ -272,6 +253,35 @@ public struct Builder: Sendable {
 }
 
 extension Builder {
+    /// Export and commit of a finished tree at once: they only read it, so the output is written
+    /// on another thread while the tree is checked in on this one.
+    @available(*, noasync)
+    func exportAndCommit(
+        root: String, output: String, format: OutputFormat, epoch: Int64, hardlinks: Set<String>, ref: String,
+        commit: () throws -> SHA256Digest
+    ) throws -> (ExportStats, SHA256Digest) {
+        report("export+commit: \(output), and the tree into the store")
+        let exported = LockedBox<Swift.Result<ExportStats, any Error>?>(nil)
+        let exporting = DispatchGroup()
+        DispatchQueue.global().async(group: exporting) {
+            exported.set(Swift.Result {
+                try Exporter.export(root: root, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
+            })
+        }
+        let committed = Swift.Result { try commit() }
+        exporting.wait()
+        let stats: ExportStats
+        do {
+            stats = try (exported.get() ?? .failure(StrataError.internalError("the export did not finish"))).get()
+        } catch var error as StrataError {
+            if case .success = committed {
+                error.message += "\n(the tree was committed all the same: `strata export \(ref)` writes it)"
+            }
+            throw error
+        }
+        return (stats, try committed.get())
+    }
+
     /// `error` with what a user needs next: a failed script's whole output in a log under the
     /// store's `logs/` (its path in the message), and where the failed tree is when it was kept.
     func failure(_ error: any Error, spec: TemplateSpec, scratch: Scratch, kept: Bool) throws -> any Error {

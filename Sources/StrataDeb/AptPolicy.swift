@@ -17,10 +17,12 @@ public struct AptPolicy {
     /// apt's candidate for each name: its highest installable version.
     public let candidates: [String: SolvableID]
 
-    public init(pool: SolvPool) {
+    /// - Parameter excluding: a repository whose packages are never candidates (a layer's
+    ///   installed base, which stays as it is).
+    public init(pool: SolvPool, excluding: String? = nil) {
         self.pool = pool
         var best = [String: SolvableID]()
-        for id in pool.allSolvables where pool.isInstallable(id) {
+        for id in pool.allSolvables where pool.isInstallable(id) && (excluding == nil || pool.repoName(of: id) != excluding) {
             let name = pool.name(of: id)
             if let current = best[name] {
                 let currentIsDummy = pool.repoName(of: current) == Self.dummyRepository
@@ -37,13 +39,16 @@ public struct AptPolicy {
 
     /// The packages apt would mark, walking `phases` in order (mmdebstrap installs the essential
     /// set first, then the rest): each phase's packages are marked, then their dependencies.
-    public func choices(phases: [[SolvableID]]) -> Set<SolvableID> {
+    /// - Parameter installed: packages already installed (a layer's base): a dependency they
+    ///   satisfy is not chosen again, as apt keeps what is installed.
+    public func choices(phases: [[SolvableID]], installed: Set<SolvableID> = []) -> Set<SolvableID> {
         var walk = Walk(policy: self)
+        walk.marked = installed
         for phase in phases {
             for id in phase { walk.mark(id) }
             for id in phase { walk.installDependencies(of: id) }
         }
-        return walk.marked
+        return walk.marked.subtracting(installed)
     }
 
     public func isCandidate(_ id: SolvableID) -> Bool { candidates[pool.name(of: id)] == id }

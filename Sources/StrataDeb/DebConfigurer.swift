@@ -19,8 +19,12 @@ public enum DebConfigurer {
     ///   scripts' last lines of output.
     /// - Parameter afterPreinsts: runs between the preinsts and `dpkg --configure -a` (the build
     ///   repairs there what preinst diversions did to composed files).
+    /// - Parameter removing: a layer's removals (a base's installed packages), purged with the
+    ///   tree's dpkg (prerm, postrm) before anything else runs. Given, or with `onBase`, the
+    ///   packages are a layer's additions over an installed base: the base's registered file
+    ///   triggers are set off by their paths too.
     public static func configure(
-        root: String, packages: [DebPackageRecord], sourceDateEpoch: Int64,
+        root: String, packages: [DebPackageRecord], removing: [String] = [], onBase: Bool = false, sourceDateEpoch: Int64,
         report: (String) -> Void = { _ in }, afterPreinsts: () throws -> Void = {}
     ) throws {
         // A package's own policy-rc.d is moved aside while the scripts run and put back after.
@@ -37,14 +41,19 @@ public enum DebConfigurer {
             if hadOwn { renameat(sbin, aside, sbin, leaf) }
         }
 
+        let layered = onBase || !removing.isEmpty
         let dpkgVersion = packages.first { $0.name == "dpkg" }.flatMap { package in
             (try? Deb822.parse(package.controlStanza, what: "dpkg"))?.first?["Version"]
-        } ?? ""
+        } ?? (layered ? installedVersion(of: "dpkg", root: root) : nil) ?? ""
         let environment = [
             "DEBIAN_FRONTEND": "noninteractive", "DEBCONF_NONINTERACTIVE_SEEN": "true",
             "SOURCE_DATE_EPOCH": String(sourceDateEpoch), "DPKG_ADMINDIR": "/var/lib/dpkg", "DPKG_ROOT": "",
             "DPKG_RUNNING_VERSION": dpkgVersion,
         ]
+        if !removing.isEmpty {
+            let names = removing.map(Sandbox.shellQuote).joined(separator: " ")
+            try run("dpkg --purge \(names)", environment, what: "dpkg --purge", saying: "dpkg --purge \(removing.joined(separator: " "))", report)
+        }
         // Every preinst in one chroot: each package's control members are staged under
         // strata-preinst/NNNN/ and copied to tmp.ci in turn, as dpkg leaves them for its preinst.
         let stagingRoot = "\(root)/var/lib/dpkg/strata-preinst"
@@ -81,7 +90,8 @@ public enum DebConfigurer {
         }
         try afterPreinsts()
         try run("dpkg --configure -a", environment, what: "dpkg --configure -a", saying: "dpkg --configure -a", report)
-        let activations = DpkgDatabase.pendingActivations(packages)
+        let activations = DpkgDatabase.pendingActivations(
+            packages, interests: layered ? try DpkgDatabase.registeredFileInterests(root: root) : [])
         if !activations.isEmpty {
             let script = activations.map { "dpkg-trigger --no-await \(Sandbox.shellQuote($0))" }.joined(separator: "\n")
                 + "\ndpkg --triggers-only -a"
@@ -97,6 +107,16 @@ public enum DebConfigurer {
             try explainingFailure { try Sandbox.run(root: root, script: script, environment: environment, what: what) }
             report("configure: \(label), \(String(format: "%.2f s", (ContinuousClock.now - start).seconds))")
         }
+    }
+
+    /// The version of `name` the tree's dpkg status file records, read rooted.
+    static func installedVersion(of name: String, root: String) -> String? {
+        guard let tree = try? RootedPath(root: root) else { return nil }
+        defer { tree.close() }
+        guard let bytes = try? tree.read("var/lib/dpkg/status", limit: 256 << 20),
+            let stanzas = try? Deb822.parse(String(decoding: bytes, as: UTF8.self), what: "var/lib/dpkg/status")
+        else { return nil }
+        return stanzas.first { $0["Package"] == name }?["Version"]
     }
 
     /// Runs `body`; a script failure is said as the package and script that failed, with that

@@ -39,6 +39,30 @@ public struct DebPackager: Packager {
 
     public func resolve(_ request: ResolveRequest, fetcher: any Fetcher) async throws -> Resolution {
         let spec = request.spec
+        let fetched = try await indexes(request, fetcher: fetcher)
+        let (store, why) = (fetcher.store, request.why)
+        let signed = Dictionary(uniqueKeysWithValues: fetched.map { ($0.source.name, $0.releaseDigest) })
+        return try await request.reusingLock(signedIndexes: signed, store: store) {
+            // Solving is synchronous and can take a second: off the cooperative pool.
+            try await Offload.run { try DebResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
+        }
+    }
+
+    public func resolveLayer(_ request: LayerRequest, fetcher: any Fetcher) async throws -> LayerResolution {
+        guard let status = try request.readBase("var/lib/dpkg/status") else {
+            throw StrataError(.invalidInput, "the base tree has no var/lib/dpkg/status: not a Debian tree")
+        }
+        let fetched = try await indexes(request.resolve, fetcher: fetcher)
+        let (spec, store) = (request.resolve.spec, fetcher.store)
+        return try await Offload.run {
+            try DebResolver(spec: spec, indexes: fetched, store: store).resolveLayer(
+                status: status, add: request.add, remove: request.remove)
+        }
+    }
+
+    /// The verified indexes of the spec's repositories, as they are now.
+    private func indexes(_ request: ResolveRequest, fetcher: any Fetcher) async throws -> [DebRepositoryIndexes] {
+        let spec = request.spec
         let client = DebRepositoryClient(fetcher: fetcher, architecture: spec.architecture)
         let sources = try spec.repositories.map { repository in
             guard let suite = repository.suite else {
@@ -50,12 +74,7 @@ public struct DebPackager: Packager {
         }
         var indexes = [DebRepositoryIndexes]()
         for source in sources { indexes.append(try await client.fetchIndexes(source)) }
-        let (store, why, fetched) = (fetcher.store, request.why, indexes)
-        let signed = Dictionary(uniqueKeysWithValues: indexes.map { ($0.source.name, $0.releaseDigest) })
-        return try await request.reusingLock(signedIndexes: signed, store: store) {
-            // Solving is synchronous and can take a second: off the cooperative pool.
-            try await Offload.run { try DebResolver(spec: spec, indexes: fetched, store: store).resolve(why: why) }
-        }
+        return indexes
     }
 
     public func importPackage(_ package: Lockfile.Package, blob: SHA256Digest, importer: PackageImporter) throws
@@ -98,6 +117,34 @@ public struct DebPackager: Packager {
                 return try Digests.md5(file: object)
             }
             return try Digests.md5(file: path)
+        }
+    }
+
+    public func registerLayer(
+        _ packages: [ImportedPackage<DebControlRecord>], lock: Lockfile, spec: TemplateSpec, in tree: ComposedTree
+    ) throws {
+        let prefix = tree.root + "/"
+        try DpkgDatabase.add(packages.map(\.record.database), dummies: lock.dummies ?? [], root: tree.root) { path in
+            if !FileManager.default.fileExists(atPath: path), path.hasPrefix(prefix),
+                let object = tree.objects[String(path.dropFirst(prefix.count))]
+            {
+                return try Digests.md5(file: object)
+            }
+            return try Digests.md5(file: path)
+        }
+    }
+
+    public func configureLayer(
+        _ packages: [ImportedPackage<DebControlRecord>], removing: [String], in root: String, context: ScriptContext
+    ) throws {
+        try DebConfigurer.configure(
+            root: root, packages: packages.map(\.record.database), removing: removing, onBase: true,
+            sourceDateEpoch: context.sourceDateEpoch, report: context.report
+        ) {
+            let repaired = try Diversions.repair(root: root, packages: packages)
+            if !repaired.isEmpty {
+                context.report("configure: \(repaired.count) diversions of shipped files put in place")
+            }
         }
     }
 

@@ -80,14 +80,14 @@ struct DebResolver {
         return Resolution(lockfile: lock, why: chain)
     }
 
-    private var indexNames: String { indexes.map { "\($0.source.name) (\($0.source.suite))" }.joined(separator: ", ") }
+    var indexNames: String { indexes.map { "\($0.source.name) (\($0.source.suite))" }.joined(separator: ", ") }
 
-    private func unique(_ ids: [SolvableID]) -> [SolvableID] {
+    func unique(_ ids: [SolvableID]) -> [SolvableID] {
         var seen = Set<SolvableID>()
         return ids.filter { seen.insert($0).inserted }
     }
 
-    private func lockfile(pool: SolvPool, result: [SolvableID]) throws -> Lockfile {
+    func lockfile(pool: SolvPool, result: [SolvableID]) throws -> Lockfile {
         let packages = try pool.lockedPackages(result)
         let iso = ISO8601DateFormatter()
         let repositories = indexes.map { index in

@@ -98,34 +98,10 @@ public enum DpkgDatabase {
             try FileSystem.makeDirectories("\(admin)/\(dir)")
         }
         var status = ""
-        var fileInterests = [(String, String)]()
-        var namedInterests = [String: [String]]()
+        var interests = TriggerInterests()
         for package in packages.sorted(by: { $0.infoName < $1.infoName }) {
             status += try stanza(for: package, root: root, md5: md5) + "\n"
-            let info = "\(admin)/info/\(package.infoName)"
-            let list = package.paths.map { $0.isEmpty ? "/." : "/\($0)" }.joined(separator: "\n") + "\n"
-            try write(Array(list.utf8), to: "\(info).list", mode: 0o644)
-            for member in infoMembers {
-                guard let bytes = package.control[member] else { continue }
-                try write(bytes, to: "\(info).\(member)", mode: scripts.contains(member) ? 0o755 : 0o644)
-            }
-            if package.control["md5sums"] == nil {
-                // dpkg computes md5sums at unpack time for a package that ships none.
-                try write(Array(try computedMD5Sums(package, root: root, md5: md5).utf8), to: "\(info).md5sums", mode: 0o644)
-            }
-            for directive in triggerDirectives(package) {
-                let suffix = directive.kind.hasSuffix("-noawait") ? "/noawait" : ""
-                guard directive.kind.hasPrefix("interest") else { continue }
-                if directive.name.hasPrefix("/") {
-                    fileInterests.append((directive.name, package.infoName + suffix))
-                } else {
-                    // An explicit trigger's name is a file name under triggers/.
-                    guard !directive.name.contains("/"), directive.name != "..", directive.name != "." else {
-                        throw StrataError(.invalidInput, "\(package.name): invalid trigger name '\(directive.name)'")
-                    }
-                    namedInterests[directive.name, default: []].append(package.infoName + suffix)
-                }
-            }
+            try writeInfo(package, admin: admin, root: root, md5: md5, interests: &interests)
         }
         for dummy in dummies.sorted(by: { $0.name < $1.name }) {
             status += dummy.stanza + "\n"
@@ -136,20 +112,119 @@ public enum DpkgDatabase {
         try write(Array("1\n".utf8), to: "\(admin)/info/format", mode: 0o644)
         try write([], to: "\(admin)/diversions", mode: 0o644)
         try write([], to: "\(admin)/triggers/Unincorp", mode: 0o644)
-        if !fileInterests.isEmpty {
-            let text = fileInterests.map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\n"
-            try write(Array(text.utf8), to: "\(admin)/triggers/File", mode: 0o644)
+        try interests.write(admin: admin, appending: false, tree: nil)
+    }
+
+    /// Adds `packages` (composed over a tree whose database lists its installed packages) to
+    /// that database as unpacked, as `dpkg --unpack` of them would: their stanzas join the
+    /// status file, their info files and trigger interests are written beside the base's.
+    /// - Throws: ``StrataError`` `.invalidInput` for a package the database already has, `.io`.
+    public static func add(
+        _ packages: [DebPackageRecord], dummies: [DummyPackage] = [], root: String, md5: (String) throws -> String
+    ) throws {
+        let admin = "\(root)/var/lib/dpkg"
+        for dir in ["var/lib/dpkg/info", "var/lib/dpkg/triggers", "var/lib/dpkg/updates"] {
+            try FileSystem.requireRealDirectories(dir, in: root)
         }
-        for (name, interested) in namedInterests.sorted(by: { $0.key < $1.key }) {
-            try write(Array((interested.joined(separator: "\n") + "\n").utf8), to: "\(admin)/triggers/\(name)", mode: 0o644)
+        // The base's scripts wrote in this tree: its files are read rooted, no link followed.
+        let tree = try RootedPath(root: root)
+        defer { tree.close() }
+        guard let bytes = try tree.read("var/lib/dpkg/status", limit: 256 << 20) else {
+            throw StrataError(.invalidInput, "\(root): the base tree has no var/lib/dpkg/status file")
+        }
+        let existing = String(decoding: bytes, as: UTF8.self)
+        var stanzas = existing.components(separatedBy: "\n\n").map { $0.trimmingCharacters(in: .newlines) }
+            .filter { !$0.isEmpty }
+        let installed = Set(stanzas.compactMap { stanza in
+            stanza.split(separator: "\n").first { $0.hasPrefix("Package:") }
+                .map { $0.dropFirst("Package:".count).trimmingCharacters(in: .whitespaces) }
+        })
+        var interests = TriggerInterests()
+        for package in packages.sorted(by: { $0.infoName < $1.infoName }) {
+            guard !installed.contains(package.name) else {
+                throw StrataError(.invalidInput, "\(package.name): the base tree has it installed already")
+            }
+            stanzas.append(try stanza(for: package, root: root, md5: md5).trimmingCharacters(in: .newlines))
+            try writeInfo(package, admin: admin, root: root, md5: md5, interests: &interests)
+        }
+        for dummy in dummies where !installed.contains(dummy.name) {
+            stanzas.append(dummy.stanza.trimmingCharacters(in: .newlines))
+            try write(Array("/.\n".utf8), to: "\(admin)/info/\(dummy.name).list", mode: 0o644)
+            try write([], to: "\(admin)/info/\(dummy.name).md5sums", mode: 0o644)
+        }
+        // dpkg writes its status sorted by name; it rewrites it when it configures anyway.
+        let sorted = stanzas.sorted { packageName($0) < packageName($1) }
+        try write(Array((sorted.joined(separator: "\n\n") + "\n\n").utf8), to: "\(admin)/status", mode: 0o644)
+        try interests.write(admin: admin, appending: true, tree: tree)
+    }
+
+    private static func packageName(_ stanza: String) -> String {
+        stanza.split(separator: "\n").first { $0.hasPrefix("Package:") }
+            .map { $0.dropFirst("Package:".count).trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
+    /// The trigger interests a set of packages registers: file triggers (`triggers/File`) and
+    /// named ones (`triggers/NAME`).
+    struct TriggerInterests {
+        var files = [(path: String, package: String)]()
+        var named = [String: [String]]()
+
+        /// - Parameter tree: the tree, to read what is there already when `appending`.
+        func write(admin: String, appending: Bool, tree: RootedPath?) throws {
+            func append(_ lines: [String], to path: String) throws {
+                guard !lines.isEmpty else { return }
+                let relative = "var/lib/dpkg/" + path.dropFirst(admin.count + 1)
+                let before = appending ? try tree?.read(relative) : nil
+                var text = String(decoding: before ?? [], as: UTF8.self)
+                if !text.isEmpty, !text.hasSuffix("\n") { text += "\n" }
+                text += lines.joined(separator: "\n") + "\n"
+                try DpkgDatabase.write(Array(text.utf8), to: path, mode: 0o644)
+            }
+            try append(files.map { "\($0.path) \($0.package)" }, to: "\(admin)/triggers/File")
+            for (name, interested) in named.sorted(by: { $0.key < $1.key }) {
+                try append(interested, to: "\(admin)/triggers/\(name)")
+            }
+        }
+    }
+
+    /// A package's `info/` files (list, control members, md5sums) and its trigger interests.
+    private static func writeInfo(
+        _ package: DebPackageRecord, admin: String, root: String, md5: (String) throws -> String,
+        interests: inout TriggerInterests
+    ) throws {
+        let info = "\(admin)/info/\(package.infoName)"
+        let list = package.paths.map { $0.isEmpty ? "/." : "/\($0)" }.joined(separator: "\n") + "\n"
+        try write(Array(list.utf8), to: "\(info).list", mode: 0o644)
+        for member in infoMembers {
+            guard let bytes = package.control[member] else { continue }
+            try write(bytes, to: "\(info).\(member)", mode: scripts.contains(member) ? 0o755 : 0o644)
+        }
+        if package.control["md5sums"] == nil {
+            // dpkg computes md5sums at unpack time for a package that ships none.
+            try write(Array(try computedMD5Sums(package, root: root, md5: md5).utf8), to: "\(info).md5sums", mode: 0o644)
+        }
+        for directive in triggerDirectives(package) {
+            let suffix = directive.kind.hasSuffix("-noawait") ? "/noawait" : ""
+            guard directive.kind.hasPrefix("interest") else { continue }
+            if directive.name.hasPrefix("/") {
+                interests.files.append((directive.name, package.infoName + suffix))
+            } else {
+                // An explicit trigger's name is a file name under triggers/.
+                guard !directive.name.contains("/"), directive.name != "..", directive.name != "." else {
+                    throw StrataError(.invalidInput, "\(package.name): invalid trigger name '\(directive.name)'")
+                }
+                interests.named[directive.name, default: []].append(package.infoName + suffix)
+            }
         }
     }
 
     /// The triggers a set of packages activates at unpack time, which composing skipped: explicit
     /// `activate*` directives, and file-trigger interests matched by a path some package ships.
-    public static func pendingActivations(_ packages: [DebPackageRecord]) -> [String] {
+    /// - Parameter interests: file-trigger interests already registered (a layer's base), which
+    ///   the packages' paths may also set off.
+    public static func pendingActivations(_ packages: [DebPackageRecord], interests registered: [String] = []) -> [String] {
         var names = Set<String>()
-        var interests = [String]()
+        var interests = registered
         for package in packages {
             for directive in triggerDirectives(package) {
                 if directive.kind.hasPrefix("activate") { names.insert(directive.name) }
@@ -210,7 +285,17 @@ public enum DpkgDatabase {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+    /// The file-trigger interests a tree's database has registered (`triggers/File`: `PATH PKG`).
+    public static func registeredFileInterests(root: String) throws -> [String] {
+        let tree = try RootedPath(root: root)
+        defer { tree.close() }
+        let text = String(decoding: try tree.read("var/lib/dpkg/triggers/File") ?? [], as: UTF8.self)
+        return text.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first.map(String.init).flatMap { $0.hasPrefix("/") ? $0 : nil }
+        }
+    }
+
+    fileprivate static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
         try FileSystem.writeScratch(bytes, to: path)
         chmod(path, mode)
     }

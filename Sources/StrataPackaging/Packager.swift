@@ -5,9 +5,11 @@
 // the sandbox, and finalizes what its tools keep in a tree. The executable registers the
 // packagers it ships (`Packagers`); nothing else names one.
 //
-// Still to come on this seam, for layering and living containers: `installed(in:)` (the
-// packages of an existing tree, read as hostile input) and `remove(_:in:)` (prerm/postrm,
-// %preun/%postun). They are not declared until a packager implements them.
+// Layering (Layer.swift): `resolveLayer`, `registerLayer` and `configureLayer` resolve additions
+// onto a base tree's installed packages, add them to its database and run only their scripts
+// (and the removals' prerm/postrm). The Debian packager implements them; the others say they
+// do not yet. Still to come, for living containers: reading the packages of a tree strata did
+// not build, as hostile input.
 import StrataCore
 import StrataStore
 import StrataTemplate
@@ -53,6 +55,22 @@ public protocol Packager: Sendable {
     /// - Returns: warnings for the user (a repository left out, and why).
     func finalize(_ packages: [ImportedPackage<Record>], root: String, lock: Lockfile, spec: TemplateSpec) throws
         -> [String]
+
+    /// Resolves `request`'s additions and removals onto the base's installed packages, which
+    /// stay as they are. A request the base already satisfies is inactive.
+    /// - Throws: ``StrataError`` `.unsatisfiable` naming each base package an addition needs in
+    ///   another version (and the version the base has), or what still needs a removal.
+    func resolveLayer(_ request: LayerRequest, fetcher: any Fetcher) async throws -> LayerResolution
+
+    /// Adds `packages`, composed over a base tree in `tree.root`, to the tree's package database
+    /// as unpacked, beside the base's installed packages.
+    func registerLayer(_ packages: [ImportedPackage<Record>], lock: Lockfile, spec: TemplateSpec, in tree: ComposedTree)
+        throws
+
+    /// Removes `removing` as the package tool does (its scripts run), then runs the scripts of
+    /// `packages` and the triggers they set off, inside `root`.
+    func configureLayer(_ packages: [ImportedPackage<Record>], removing: [String], in root: String, context: ScriptContext)
+        throws
 }
 
 /// A tree whose packages were just composed: its root, and the store object behind a composed

@@ -52,6 +52,14 @@ public final class SolvPool {
         return repo
     }
 
+    /// Makes `repo` the installed repository (a layer's base), or none. libsolv drops its
+    /// provides index when this changes; it is built again before the next query.
+    public func setInstalled(_ repo: SolvRepo?) {
+        guard pool.pointee.installed != repo?.handle else { return }
+        pool_set_installed(pool, repo?.handle)
+        whatProvidesReady = false
+    }
+
     /// Builds libsolv's provides index; needed before queries and solving.
     func prepare() {
         guard !whatProvidesReady else { return }

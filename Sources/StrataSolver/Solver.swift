@@ -18,8 +18,24 @@ public struct SolveRequest {
     /// Return the result in the order libsolv's transaction installs it (dependencies first, as
     /// rpm runs scriptlets) instead of sorted by id.
     public var inInstallOrder = false
+    /// A layer's base: libsolv's installed repository. Its packages stay as they are (a lock job
+    /// each) unless `keepInstalled` is false, when the solver may replace them (how a layer that
+    /// cannot keep its base is explained).
+    public var installed: SolvRepo?
+    public var keepInstalled = true
+    /// Installed packages to remove (a layer's `--remove`); what still needs one makes the
+    /// request unsatisfiable, since everything else installed is locked.
+    public var erase: [SolvableID] = []
 
     public init() {}
+}
+
+/// What a solve onto an installed set changes.
+public struct SolveChange {
+    /// Packages to install that are not installed now (sorted by id, or in install order).
+    public var added: [SolvableID]
+    /// Installed packages the result no longer has.
+    public var removed: [SolvableID]
 }
 
 /// One problem libsolv found, with the solutions it proposes, in words.
@@ -38,6 +54,13 @@ extension SolvPool {
     /// - Throws: ``StrataError`` `.unsatisfiable` listing every problem and its proposed solutions;
     ///   `.notFound` when a requested name matches nothing.
     public func solve(_ request: SolveRequest) throws -> [SolvableID] {
+        try solveChange(request).added
+    }
+
+    /// Resolves `request` onto its installed repository: what to add and what goes.
+    /// Without one, everything is added.
+    public func solveChange(_ request: SolveRequest) throws -> SolveChange {
+        setInstalled(request.installed)
         prepare()
         var jobs = Queue()
         queue_init(&jobs)
@@ -53,10 +76,21 @@ extension SolvPool {
         for id in request.installExactly { queue_push2(&jobs, Id(SOLVER_INSTALL | SOLVER_SOLVABLE), id.raw) }
         for id in request.favor { queue_push2(&jobs, Id(SOLVER_FAVOR | SOLVER_SOLVABLE), id.raw) }
         for id in request.disfavor { queue_push2(&jobs, Id(SOLVER_DISFAVOR | SOLVER_SOLVABLE), id.raw) }
+        let installedIDs = request.installed?.solvables ?? []
+        let erased = Set(request.erase)
+        for id in request.erase { queue_push2(&jobs, Id(SOLVER_ERASE | SOLVER_SOLVABLE), id.raw) }
+        if request.keepInstalled {
+            for id in installedIDs where !erased.contains(id) { queue_push2(&jobs, Id(SOLVER_LOCK | SOLVER_SOLVABLE), id.raw) }
+        }
 
         guard let solver = solver_create(pool) else { throw StrataError.internalError("solver_create failed") }
         defer { solver_free(solver) }
         solver_set_flag(solver, Int32(SOLVER_FLAG_IGNORE_RECOMMENDED), request.installRecommends ? 0 : 1)
+        if !request.keepInstalled {
+            for flag in [SOLVER_FLAG_ALLOW_DOWNGRADE, SOLVER_FLAG_ALLOW_NAMECHANGE, SOLVER_FLAG_ALLOW_VENDORCHANGE, SOLVER_FLAG_ALLOW_ARCHCHANGE] {
+                solver_set_flag(solver, Int32(flag), 1)
+            }
+        }
 
         if solver_solve(solver, &jobs) != 0 {
             throw StrataError(.unsatisfiable, problemsText(solver))
@@ -69,9 +103,15 @@ extension SolvPool {
         queue_init(&installs)
         defer { queue_free(&installs) }
         transaction_installedresult(transaction, &installs)
+        let wasInstalled = Set(installedIDs)
         var out = [SolvableID]()
-        for i in 0..<Int(installs.count) { out.append(SolvableID(raw: installs.elements[i])) }
-        guard request.inInstallOrder else { return out.sorted() }
+        var kept = Set<SolvableID>()
+        for i in 0..<Int(installs.count) {
+            let id = SolvableID(raw: installs.elements[i])
+            if wasInstalled.contains(id) { kept.insert(id) } else { out.append(id) }
+        }
+        let removed = installedIDs.filter { !kept.contains($0) }.sorted()
+        guard request.inInstallOrder else { return SolveChange(added: out.sorted(), removed: removed) }
         // transaction_order sorts the steps so that what a package requires comes before it
         // (breaking cycles as rpm does); a fresh install's steps are all installs.
         transaction_order(transaction, 0)
@@ -82,7 +122,7 @@ extension SolvPool {
             let id = SolvableID(raw: steps.elements[i])
             if chosen.contains(id) { ordered.append(id) }
         }
-        return ordered.count == out.count ? ordered : out.sorted()
+        return SolveChange(added: ordered.count == out.count ? ordered : out.sorted(), removed: removed)
     }
 
     /// Every problem of a failed solve, numbered, each with libsolv's proposed solutions.

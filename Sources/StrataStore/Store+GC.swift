@@ -5,7 +5,7 @@
 // a reachable tree keeps its objects. Everything else in `commits/`, `trees/` and `objects/` goes,
 // as do `packages/` entries whose blob is gone. Blobs go only with `pruneBlobs`, and then only
 // those neither imported (a `packages/` key), nor named by a `urls/` record, nor passed in
-// `keepBlobs` (what the caller's lockfiles name). Files in `tmp/` untouched for longer than the
+// `keepBlobs` (what the caller's lockfiles name), nor a kept commit's lockfile. Files in `tmp/` untouched for longer than the
 // given age are a killed writer's leftovers and go too (the blob store's writers, the proxy
 // among them, write there without the lock, hence the age). A packager's record in `control/`
 // goes with its `packages/` entry, a solver cache in `cache/solv/` with its index blob, and a
@@ -75,6 +75,7 @@ extension Store {
             // Mark.
             var commits = Set<SHA256Digest>()
             var trees = Set<SHA256Digest>()
+            var locks = Set<SHA256Digest>()
             // A ref's commit must be there; a missing parent was pruned earlier and ends the history.
             var pending = try refs().values.map { (id: $0, required: true, depth: 1) }
             while let (id, required, depth) = pending.popLast() {
@@ -82,6 +83,7 @@ extension Store {
                 let commit = try readCommit(id)
                 commits.insert(id)
                 trees.insert(commit.tree)
+                if let lock = commit.lockDigest { locks.insert(lock) }
                 if let keepHistory, depth >= keepHistory { continue }
                 pending += commit.parents.map { (id: $0, required: false, depth: depth + 1) }
             }
@@ -128,7 +130,7 @@ extension Store {
                 }
             }
             if pruneBlobs {
-                let keep = keepBlobs.union(packages.keys).union(try urlRecordBlobs())
+                let keep = keepBlobs.union(packages.keys).union(try urlRecordBlobs()).union(locks)
                 for name in try FileSystem.names(in: "\(root)/blobs/sha256") {
                     guard let blob = try? SHA256Digest(hex: name), blob.hex == name, !keep.contains(blob) else {
                         continue

@@ -5,8 +5,8 @@
 // reads APT_CONFIG before anything else and then the `Dir::Etc::parts` directory it names, so
 // the host's /etc/apt/apt.conf.d is never read; the file points every directory apt touches
 // (state, lists, cache, sources, trusted keys, preferences, logs) into the oracle's temporary
-// root. The dpkg status file is empty: the request is resolved as for an empty root, as
-// debootstrap and mmdebstrap see it. Lock files are not taken (Debug::NoLocking).
+// root. The dpkg status file is empty (the request is resolved as for an empty root, as
+// debootstrap and mmdebstrap see it) unless a test sets one (a layer's base). Lock files are not taken (Debug::NoLocking).
 import Foundation
 import StrataCore
 
@@ -92,6 +92,12 @@ public struct AptOracle: Sendable {
         var lines = (settings + extraSettings).map { "\($0.0) \"\($0.1)\";" }
         lines.append("APT::Architectures { " + architectures.map { "\"\($0)\"; " }.joined() + "};")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Makes `status` (dpkg status stanzas) what apt sees installed: `resolve` then says what
+    /// apt would install on top of it, as on a system with those packages (a layer's base).
+    public func setInstalled(status: String) throws {
+        try Data(status.utf8).write(to: URL(fileURLWithPath: "\(root)/state/status"))
     }
 
     /// Runs `apt-get update`.

@@ -6,5 +6,5 @@ struct Strata: AsyncParsableCommand {
         commandName: "strata",
         abstract: "Container OS templates from distribution packages: locked, reproducible, fast.",
         version: "0.1.0",
-        subcommands: [Lock.self, Resolve.self, Build.self, Export.self, List.self, Show.self, Remove.self, GC.self, Fsck.self, Proxy.self])
+        subcommands: [Lock.self, Resolve.self, Build.self, Layer.self, Status.self, Upgrade.self, Export.self, List.self, Show.self, Remove.self, GC.self, Fsck.self, Proxy.self])
 }

@@ -40,26 +40,58 @@ struct Committer {
         return (id, commit)
     }
 
+    /// What a commit records beyond the tree and the lock: for a layer, its base and requests.
+    struct Provenance {
+        /// The ref the commit is named by.
+        var ref: String
+        var origin: [String: String]
+        var metadata: [String: String]
+        /// A layer's base commit: the first parent, kept alive by the layer.
+        var base: SHA256Digest?
+    }
+
+    /// The provenance of a build of `spec` from `lock`.
+    static func provenance(_ spec: TemplateSpec, _ lock: Lockfile) -> Provenance {
+        Provenance(
+            ref: ref(for: spec),
+            origin: ["target": spec.target, "set": spec.set, "architecture": spec.architecture.debian],
+            metadata: metadata(spec, lock))
+    }
+
     func commit(
         root: String, hardlinks: Set<String>, knownObject: (String) -> ObjectID? = { _ in nil }, clampMtime: Int64, lock: Lockfile,
         spec: TemplateSpec
     ) throws -> SHA256Digest {
-        try store.withWriterLock {
+        try commit(
+            root: root, hardlinks: hardlinks, knownObject: knownObject, clampMtime: clampMtime, lock: lock,
+            provenance: Self.provenance(spec, lock))
+    }
+
+    /// Checks the tree at `root` in and names it by the provenance's ref. The lockfile's bytes
+    /// are kept in the blob store (named by the commit's lock digest), for `status` and
+    /// `upgrade` to read what a template was made of.
+    func commit(
+        root: String, hardlinks: Set<String>, knownObject: (String) -> ObjectID? = { _ in nil }, clampMtime: Int64, lock: Lockfile,
+        provenance: Provenance
+    ) throws -> SHA256Digest {
+        let lockBytes = try lock.encoded()
+        return try store.withWriterLock {
             let tree = try store.withDeferredSync { batch in
                 try batch.checkIn(directory: root, hardlinks: hardlinks, knownObject: knownObject, clampMtime: clampMtime)
             }
-            let ref = Self.ref(for: spec)
+            let lockDigest = try store.blobs.ingest(bytes: lockBytes, what: "the lockfile of \(provenance.ref)")
+            let ref = provenance.ref
             let parent = try store.ref(ref)
-            let metadata = Self.metadata(spec, lock)
+            var parents = provenance.base.map { [$0] } ?? []
+            if let parent, !parents.contains(parent) { parents.append(parent) }
             let commit = Commit(
-                tree: tree, parents: parent.map { [$0] } ?? [], lockDigest: SHA256Digest.of(try lock.encoded()),
-                origin: ["target": spec.target, "set": spec.set, "architecture": spec.architecture.debian],
-                metadata: metadata,
-                timestamp: clampMtime)
+                tree: tree, parents: parents, lockDigest: lockDigest, origin: provenance.origin,
+                metadata: provenance.metadata, timestamp: clampMtime)
             // An identical rebuild is the commit the ref already names: history grows only by change.
             if let parent, let previous = try? store.readCommit(parent), previous.tree == commit.tree,
                 previous.lockDigest == commit.lockDigest, previous.origin == commit.origin,
-                previous.metadata == commit.metadata, previous.timestamp == commit.timestamp
+                previous.metadata == commit.metadata, previous.timestamp == commit.timestamp,
+                previous.parents.first == provenance.base ?? previous.parents.first
             {
                 return parent
             }

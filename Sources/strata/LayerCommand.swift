@@ -1,0 +1,384 @@
+import ArgumentParser
+import Foundation
+import StrataBuild
+import StrataCore
+import StrataPackaging
+import StrataStore
+import StrataTemplate
+
+extension Strata {
+    struct Layer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add packages to a built template (or remove some) as a new template, without building the base again.",
+            discussion: """
+                The base's packages stay as they are: the additions are resolved with them installed and \
+                locked, composed over a hardlink checkout of the base, and only their maintainer scripts and \
+                the triggers they set off run. A request the base already satisfies is inactive: kept in the \
+                layer's origin, not layered. The layer is named DISTRO/VERSION/NAME/ARCH (NAME: --as, else \
+                the base's set and the requests joined by '_'); its commit records the base and the requests, \
+                which `strata status` and `strata upgrade` follow. SOURCE_DATE_EPOCH, when set, dates the tree \
+                (default: the base's date, or the newest index date of the additions when later).
+                """)
+
+        @Argument(help: "The base: a ref (debian/12/minbase/amd64), a prefix naming one ref, or a commit id.")
+        var base: String
+
+        @Option(name: .long, help: "Packages to add (PKG,PKG or repeated).")
+        var add: [String] = []
+
+        @Option(name: .long, help: "Base packages to remove, with their prerm and postrm (PKG,PKG or repeated).")
+        var remove: [String] = []
+
+        @Option(name: .customLong("as"), help: "The layer's name (its ref's set component); default: SET_PKG_….")
+        var name: String?
+
+        @Option(name: .long, help: "The template tree; default: $STRATA_TEMPLATES, else the one shipped with strata.")
+        var templates: String?
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        @Option(name: .shortAndLong, help: "The output: NAME.tar, .tar.gz, .tar.zst, .tar.xz, or DIR/; default: DISTRO-VERSION-NAME-ARCH.tar.zst.")
+        var output: String?
+
+        @Option(help: "\(OutputTarget.formatNames); default: from the output's name, else tar.zst.")
+        var format: String?
+
+        @Flag(help: "When a maintainer script or a later stage fails, keep the tree (mounted) for inspection; `strata gc` removes it.")
+        var keepFailed = false
+
+        @Flag(name: .shortAndLong, help: "Print only the summary line (and errors).")
+        var quiet = false
+
+        func validate() throws {
+            if add.isEmpty && remove.isEmpty { throw ValidationError("nothing to layer: give --add or --remove") }
+            if let format, OutputTarget.format(named: format) == nil {
+                throw ValidationError("--format must be \(OutputTarget.formatNames), not '\(format)'")
+            }
+        }
+
+        func run() async throws {
+            Interruption.install()
+            let report = Reporter(quiet: quiet)
+            defer { report.clear() }
+            try await reportingErrors(quiet: quiet) { try await report.clearingOnError {
+                let store = try storeOptions.existingStore()
+                let id = try store.resolveCommit(base)
+                let names = try LayerRequests.names(add: add, remove: remove)
+                try await LayerRun(storeOptions: storeOptions, templates: templates, report: report).run(
+                    store: store, base: id, baseName: try LayerRun.recordedName(base, resolvedTo: id, in: store),
+                    add: names.add, remove: names.remove, name: name, output: output, format: format,
+                    keepFailed: keepFailed)
+            } }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a layer was asked for, what it layered, and whether its base has moved on.")
+
+        @Argument(help: "A layer's ref (debian/12/minbase_curl/amd64), a prefix naming one ref, or a commit id.")
+        var ref: String
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let store = try storeOptions.existingStore()
+                let status = try LayerStatus(store: store, name: ref)
+                if json {
+                    FileHandle.standardOutput.write(Data(try status.json()))
+                } else {
+                    print(status.text)
+                }
+            }
+        }
+    }
+
+    struct Upgrade: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply a layer's requests again onto its base ref's newest commit.",
+            discussion: """
+                Requests the new base satisfies become inactive, and ones it no longer satisfies are layered \
+                again. --dry-run resolves and prints what would change, building nothing.
+                """)
+
+        @Argument(help: "A layer's ref, a prefix naming one ref, or a commit id.")
+        var ref: String
+
+        @Flag(help: "Print what would change; build nothing.")
+        var dryRun = false
+
+        @Option(name: .long, help: "The template tree; default: $STRATA_TEMPLATES, else the one shipped with strata.")
+        var templates: String?
+
+        @OptionGroup var storeOptions: StoreOptions
+
+        @Option(name: .shortAndLong, help: "The output; default: DISTRO-VERSION-NAME-ARCH.tar.zst.")
+        var output: String?
+
+        @Option(help: "\(OutputTarget.formatNames); default: from the output's name, else tar.zst.")
+        var format: String?
+
+        @Flag(name: .shortAndLong, help: "Print only the summary line (and errors).")
+        var quiet = false
+
+        func run() async throws {
+            Interruption.install()
+            let report = Reporter(quiet: quiet)
+            defer { report.clear() }
+            try await reportingErrors(quiet: quiet) { try await report.clearingOnError {
+                let store = try storeOptions.existingStore()
+                let status = try LayerStatus(store: store, name: ref)
+                guard let origin = status.layer else {
+                    throw StrataError(.invalidInput, "\(ref) is not a layer (it was built from a template; `strata build` it again)")
+                }
+                guard let current = origin.currentBase else {
+                    throw StrataError(.notFound, "the base ref \(origin.baseName) is not in the store any more")
+                }
+                let run = LayerRun(storeOptions: storeOptions, templates: templates, report: report)
+                if dryRun {
+                    try await run.dryRun(status: status, origin: origin, onto: current, store: store)
+                    return
+                }
+                try await run.run(
+                    store: store, base: current, baseName: origin.baseName, add: origin.add, remove: origin.remove,
+                    name: status.commit.origin["set"], output: output, format: format, keepFailed: false)
+            } }
+        }
+    }
+}
+
+/// `--add a,b --add c` as names.
+enum LayerRequests {
+    static func names(add: [String], remove: [String]) throws -> (add: [String], remove: [String]) {
+        func split(_ values: [String], _ option: String) throws -> [String] {
+            let names = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            for name in names {
+                let valid = name.unicodeScalars.allSatisfy {
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.:~".unicodeScalars.contains($0))
+                }
+                guard valid, let first = name.unicodeScalars.first,
+                    first.properties.isAlphabetic || ("0"..."9").contains(first)
+                else { throw StrataError(.invalidInput, "\(option) \(name): not a package name") }
+            }
+            var seen = Set<String>()
+            return names.filter { seen.insert($0).inserted }
+        }
+        return (try split(add, "--add"), try split(remove, "--remove"))
+    }
+}
+
+/// One layer run, for `layer` and `upgrade`.
+struct LayerRun {
+    let storeOptions: StoreOptions
+    let templates: String?
+    let report: Reporter
+
+    /// The ref a layer records as its base: the name given when it is a ref, else the ref that
+    /// a prefix named; a commit id is recorded as it is (it never moves on).
+    static func recordedName(_ typed: String, resolvedTo id: SHA256Digest, in store: Store) throws -> String {
+        let refs = try store.refs()
+        if refs[typed] == id { return typed }
+        if let (name, _) = refs.filter({ $0.value == id && $0.key.hasPrefix(typed) }).min(by: { $0.key < $1.key }) {
+            return name
+        }
+        return id.hex
+    }
+
+    /// The base template's spec, from the template tree, by what the base commit records.
+    func baseSpec(_ commit: Commit) throws -> TemplateSpec {
+        guard let target = commit.origin["target"], let architecture = commit.origin["architecture"],
+            let set = commit.origin[Builder.LayerOrigin.templateSet] ?? commit.origin["set"]
+        else { throw StrataError(.invalidInput, "the base commit records no target, set and architecture") }
+        let tree = TemplateTree(root: try TemplateTree.existingRoot(explicit: templates))
+        return try tree.load(target: target, set: set, architecture: Architecture.parse(architecture))
+    }
+
+    func job(
+        store: Store, base: SHA256Digest, baseName: String, add: [String], remove: [String], name: String?,
+        output: String, format: Builder.OutputFormat, planner: Planner
+    ) throws -> Builder.LayerJob {
+        let spec = try baseSpec(try store.readCommit(base))
+        try planner.mirrors.check(spec)
+        var urls = [String: String]()
+        for repository in spec.repositories { urls[repository.name] = try planner.mirrors.url(for: repository) }
+        return Builder.LayerJob(
+            base: base, baseName: baseName, spec: spec, add: add, remove: remove, name: name, output: output,
+            format: format, urls: urls, sourceDateEpoch: try SourceDateEpoch.fromEnvironment())
+    }
+
+    func run(
+        store: Store, base: SHA256Digest, baseName: String, add: [String], remove: [String], name: String?,
+        output: String?, format: String?, keepFailed: Bool
+    ) async throws {
+        let start = Date()
+        let commit = try store.readCommit(base)
+        let target = commit.origin["target"] ?? "template"
+        let layerName = name ?? Builder.defaultLayerName(baseSet: commit.origin["set"] ?? "base", add: add, remove: remove)
+        let defaultBase = "\(target.replacingOccurrences(of: "/", with: "-"))-\(layerName)-\(commit.origin["architecture"] ?? "")"
+        let outputTarget = try OutputTarget.resolve(output: output, format: format, defaultBase: defaultBase)
+        try outputTarget.checkWritable()
+        let planner = try storeOptions.planner()
+        var job = try job(
+            store: store, base: base, baseName: baseName, add: add, remove: remove, name: name, output: outputTarget.path,
+            format: outputTarget.format, planner: planner)
+        job.keepFailed = keepFailed
+        let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
+        let result = try await builder.layer(job)
+        let seconds = Date().timeIntervalSince(start)
+        let size = ByteCountFormatter.string(fromByteCount: Int64(result.build.bytes), countStyle: .file)
+        let digest = result.build.outputDigest.map { " sha256 \($0.hex)" } ?? ""
+        report.clear()
+        let added = result.layered.map { "\($0.name) \($0.version)" }.joined(separator: ", ")
+        var what = result.layered.isEmpty ? "nothing layered" : "\(result.layered.count) layered (\(added))"
+        if !result.removed.isEmpty { what += ", removed \(result.removed.joined(separator: ", "))" }
+        if !result.inactive.isEmpty {
+            what += ", inactive: " + result.inactive.sorted { $0.key < $1.key }.map { "\($0.key) (the base has \($0.value))" }
+                .joined(separator: ", ")
+        }
+        print(
+            "layered \(result.ref) onto \(baseName) (\(base.hex.prefix(12))): \(what); \(result.build.packages) packages, "
+                + "\(result.build.files) files, \(size), \(String(format: "%.1f", seconds)) s -> \(result.build.output)\(digest)")
+        let times = report.stageTimes()
+        if !times.isEmpty { report.note("stages: \(times)") }
+    }
+
+    func dryRun(status: LayerStatus, origin: LayerStatus.Layer, onto current: SHA256Digest, store: Store) async throws {
+        let planner = try storeOptions.planner()
+        let job = try job(
+            store: store, base: current, baseName: origin.baseName, add: origin.add, remove: origin.remove,
+            name: status.commit.origin["set"], output: "/dev/null", format: .tar(.none), planner: planner)
+        let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
+        let plan = try await builder.planLayer(job)
+        report.clear()
+        var lines = [String]()
+        lines.append(
+            current == origin.baseCommit
+                ? "base: \(origin.baseName) is still \(current.hex.prefix(12))"
+                : "base: \(origin.baseName) \(origin.baseCommit.hex.prefix(12)) -> \(current.hex.prefix(12))")
+        var changes = status.lock.map { plan.resolution.lockfile.changes(since: $0) } ?? []
+        changes.removeAll { $0.hasPrefix("!") }
+        lines += changes.isEmpty ? ["layered: no change"] : changes.map { "layered: \($0)" }
+        let wasInactive = Set(origin.inactive)
+        let isInactive = Set(plan.resolution.inactive.keys)
+        for name in isInactive.subtracting(wasInactive).sorted() {
+            lines.append("inactive now: \(name) (the new base has \(plan.resolution.inactive[name] ?? "it"))")
+        }
+        for name in wasInactive.subtracting(isInactive).sorted() { lines.append("active again: \(name) (the new base dropped it)") }
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+/// What `strata status` says of a commit.
+struct LayerStatus {
+    struct Layer {
+        var baseName: String
+        var baseCommit: SHA256Digest
+        /// The commit the base ref names now (nil when the ref is gone; the recorded commit
+        /// when the base was named by its id).
+        var currentBase: SHA256Digest?
+        var add: [String]
+        var remove: [String]
+        var inactive: [String]
+        var moved: Bool { currentBase != baseCommit }
+    }
+
+    let id: SHA256Digest
+    let commit: Commit
+    let ref: String?
+    let layer: Layer?
+    /// The commit's lockfile (a layer's: the layered packages), when the store kept it.
+    let lock: Lockfile?
+
+    init(store: Store, name: String) throws {
+        let id = try store.resolveCommit(name)
+        self.id = id
+        commit = try store.readCommit(id)
+        let refs = try store.refs()
+        ref = refs[name] == id ? name : refs.filter { $0.value == id }.keys.sorted().first
+        if let digest = commit.lockDigest, store.blobs.contains(digest) {
+            lock = try Lockfile.decode(try FileReader.readAll(store.blobs.path(of: digest)), what: "the lockfile of \(id.hex.prefix(12))")
+        } else {
+            lock = nil
+        }
+        let origin = commit.origin
+        if let baseName = origin[Builder.LayerOrigin.base], let hex = origin[Builder.LayerOrigin.baseCommit],
+            let baseCommit = try? SHA256Digest(hex: hex)
+        {
+            // A base named by its commit id never moves on; a ref may.
+            let current = (try? SHA256Digest(hex: baseName)) != nil ? baseCommit : try store.ref(baseName)
+            func words(_ key: String) -> [String] { (origin[key] ?? "").split(separator: " ").map(String.init) }
+            layer = Layer(
+                baseName: baseName, baseCommit: baseCommit, currentBase: current, add: words(Builder.LayerOrigin.add),
+                remove: words(Builder.LayerOrigin.remove), inactive: words(Builder.LayerOrigin.inactive))
+        } else {
+            layer = nil
+        }
+    }
+
+    var text: String {
+        var lines = ["\(ref ?? id.hex)  commit \(id.hex.prefix(12))"]
+        guard let layer else {
+            lines.append(
+                "  built from the template \(commit.origin["target"] ?? "?") --set \(commit.origin["set"] ?? "?") "
+                    + "(\(commit.origin["architecture"] ?? "?")); not a layer")
+            if let lock { lines.append("  \(lock.packages.count) packages") }
+            return lines.joined(separator: "\n")
+        }
+        lines.append("  base:      \(layer.baseName) \(layer.baseCommit.hex.prefix(12))")
+        switch layer.currentBase {
+        case nil: lines.append("             the base ref is gone from the store")
+        case let current? where current != layer.baseCommit:
+            lines.append("             has moved on to \(current.hex.prefix(12)): `strata upgrade \(ref ?? id.hex) --dry-run` shows what would change")
+        default: lines.append("             up to date")
+        }
+        lines.append("  requested: " + (layer.add.isEmpty ? "-" : layer.add.joined(separator: " ")))
+        if !layer.remove.isEmpty { lines.append("  removed:   " + layer.remove.joined(separator: " ")) }
+        if !layer.inactive.isEmpty { lines.append("  inactive:  \(layer.inactive.joined(separator: " ")) (the base satisfies them)") }
+        if let lock {
+            lines.append("  layered:   " + (lock.packages.isEmpty ? "-" : "\(lock.packages.count) packages"))
+            for package in lock.packages {
+                lines.append("    \(package.name) \(package.version) \(package.architecture) sha256 \(package.sha256.hex.prefix(16))…")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func json() throws -> [UInt8] {
+        struct Package: Encodable {
+            var name, version, architecture, sha256: String
+        }
+        struct Base: Encodable {
+            var ref: String
+            var commit: String
+            var current: String?
+            var moved: Bool
+        }
+        struct Output: Encodable {
+            var ref: String?
+            var commit: String
+            var target, set, architecture: String?
+            var layer: Bool
+            var base: Base?
+            var requested: [String]?
+            var removed: [String]?
+            var inactive: [String]?
+            var layered: [Package]?
+        }
+        let packages = lock?.packages.map {
+            Package(name: $0.name, version: $0.version, architecture: $0.architecture, sha256: $0.sha256.hex)
+        }
+        let output = Output(
+            ref: ref, commit: id.hex, target: commit.origin["target"], set: commit.origin["set"],
+            architecture: commit.origin["architecture"], layer: layer != nil,
+            base: layer.map { Base(ref: $0.baseName, commit: $0.baseCommit.hex, current: $0.currentBase?.hex, moved: $0.moved) },
+            requested: layer?.add, removed: layer?.remove, inactive: layer?.inactive, layered: layer == nil ? nil : packages)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(output)) + [0x0a]
+    }
+}
