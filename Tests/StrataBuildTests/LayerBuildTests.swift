@@ -1,0 +1,121 @@
+// Layers built for real: debian/12 minbase plus the fixture packages of BuildFixture (a file
+// trigger, a conffile, an alternative, a dummy), layered onto a built base and checked against
+// from-scratch builds of the same sets: byte-identical outputs, dpkg --audit clean inside, the
+// base's store objects unchanged, a layer of a layer, removals, status and upgrade.
+import Foundation
+@testable import StrataBuild
+import StrataCore
+import StrataDeb
+import StrataFetch
+import StrataPackaging
+import StrataStore
+import StrataTemplate
+import StrataTestSupport
+import Testing
+
+@Suite("Layering onto a built debian/12 minbase", .enabled(if: BuildFixture.enabled, "needs root and the host's Debian mirror"))
+struct LayerBuildTests {
+    struct Fixture {
+        let store: Store
+        let builder: Builder
+        let tree: String
+        let urls: [String: String]
+        let server: LoopbackHTTPServer
+
+        func spec(_ set: String) throws -> TemplateSpec {
+            try TemplateTree(root: tree).load(target: "debian/12", set: set, architecture: Architecture("amd64"))
+        }
+
+        /// A from-scratch build of `set`, resolved against the loopback copies.
+        func build(_ set: String) async throws -> Builder.Result {
+            let spec = try spec(set)
+            let lock = try await DebPackager().resolve(ResolveRequest(spec: spec, urls: urls), fetcher: builder.fetcher).lockfile
+            let output = try TemporaryDirectory.make(prefix: "strata-layer-out") + "/\(set).tar"
+            return try await builder.build(spec: spec, lock: lock, output: output, format: .tar(.none), urls: urls)
+        }
+
+        func layer(_ base: String, add: [String], remove: [String] = [], as name: String? = nil) async throws -> Builder.LayerResult {
+            let id = try store.resolveCommit(base)
+            let commit = try store.readCommit(id)
+            let spec = try spec(commit.origin[Builder.LayerOrigin.templateSet] ?? commit.origin["set"] ?? "")
+            let output = try TemporaryDirectory.make(prefix: "strata-layer-out") + "/layer.tar"
+            return try await builder.layer(
+                Builder.LayerJob(
+                    base: id, baseName: base, spec: spec, add: add, remove: remove, name: name, output: output,
+                    format: .tar(.none), urls: urls))
+        }
+    }
+
+    /// Runs `body` with a new store, the fixture archive served and the sets
+    /// hooks (minbase + strata-hooks), all (hooks + strata-plugin + strata-demo + strata-wants-kernel).
+    static func withFixture(_ body: (Fixture) async throws -> Void) async throws {
+        let served = try await LocalMirror.shared.minbase()
+        let key = try await TestGPGKey.archive()
+        let repo = try await DebFixtureRepo.build(
+            packages: BuildFixture.extras, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
+        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            let tree = try BuildFixture.tree(extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\n")
+            let config = "\(tree)/debian/12/config"
+            try "@include minbase\nstrata-hooks\n".write(toFile: "\(config)/hooks.list", atomically: true, encoding: .utf8)
+            try "@include hooks\nstrata-plugin\n".write(toFile: "\(config)/plugin.list", atomically: true, encoding: .utf8)
+            try "@include plugin\nstrata-demo\nstrata-wants-kernel\n".write(
+                toFile: "\(config)/all.list", atomically: true, encoding: .utf8)
+            let store = try Store(root: try TemporaryDirectory.make(prefix: "strata-layer") + "/store")
+            var urls = Dictionary(uniqueKeysWithValues: served.localLock.repositories.map { ($0.name, $0.url) })
+            urls["extra"] = server.baseURL
+            let builder = Builder(store: store, fetcher: try HTTPFetcher(store: store.blobs), packagers: .testing)
+            try await body(Fixture(store: store, builder: builder, tree: tree, urls: urls, server: server))
+        }
+    }
+
+    @Test("a layer is byte-identical to the from-scratch build of its sets; the base's trigger fires for the layer's file; dpkg --audit is clean")
+    func layerEqualsScratch() async throws {
+        try await Self.withFixture { fixture in
+            let base = try await fixture.build("hooks")
+            let baseTree = try fixture.store.readTree(try fixture.store.readCommit(base.commit).tree)
+            let baseObjects = Set(baseTree.entries.compactMap(\.object))
+
+            // strata-plugin's file is in the directory strata-hooks (in the base) watches.
+            let plugin = try await fixture.layer("debian/12/hooks/amd64", add: ["strata-plugin", "apt"], as: "plugin")
+            #expect(plugin.ref == "debian/12/plugin/amd64")
+            #expect(plugin.layered.map(\.name) == ["strata-plugin"])
+            #expect(plugin.inactive["apt"]?.hasPrefix("apt ") == true, "\(plugin.inactive)")
+            let root = try await BuildFixture.extract(plugin.build.output)
+            let seen = try? String(contentsOfFile: "\(root)/var/lib/strata-hooks.seen", encoding: .utf8)
+            #expect(seen == "one\n", "the base's file trigger did not fire for the layered file")
+            let audit = try await BuildFixture.inChroot(root, "dpkg --audit")
+            #expect(audit.status == 0 && audit.stdoutText.isEmpty, "\(audit.stdoutText)")
+
+            // A layer of a layer, with a conffile, an alternative and a dummy.
+            let all = try await fixture.layer("debian/12/plugin/amd64", add: ["strata-demo", "strata-wants-kernel"], as: "all")
+            #expect(Set(all.layered.map(\.name)) == ["strata-demo", "strata-wants-kernel"])
+            let allRoot = try await BuildFixture.extract(all.build.output)
+            let dummy = try await BuildFixture.inChroot(allRoot, "dpkg-query -W -f='${Status} ${Version}' fake-kernel")
+            #expect(dummy.stdoutText == "install ok installed 1.0", "the dummy is recorded as installed")
+            let alternative = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(allRoot)/etc/alternatives/strata-demo")
+            #expect(alternative == "/usr/bin/strata-demo-impl")
+            let allAudit = try await BuildFixture.inChroot(allRoot, "dpkg --audit")
+            #expect(allAudit.status == 0 && allAudit.stdoutText.isEmpty, "\(allAudit.stdoutText)")
+            let commit = try fixture.store.readCommit(all.build.commit)
+            #expect(commit.parents.first == plugin.build.commit, "a layer's first parent is its base")
+            #expect(commit.origin[Builder.LayerOrigin.templateSet] == "hooks")
+
+            // From scratch, the same sets give the same bytes.
+            let scratchPlugin = try await fixture.build("plugin")
+            let scratchAll = try await fixture.build("all")
+            #expect(scratchPlugin.outputDigest == plugin.build.outputDigest, "minbase+hooks layered with plugin differs from the plugin set built")
+            #expect(scratchAll.outputDigest == all.build.outputDigest, "the layer of a layer differs from the all set built")
+            if scratchAll.outputDigest != all.build.outputDigest {
+                let scratchRoot = try await BuildFixture.extract(scratchAll.output)
+                let a = try await Offload.run { try TreeListing.read(root: allRoot) }
+                let b = try await Offload.run { try TreeListing.read(root: scratchRoot) }
+                Issue.record("differences: \(a.diff(against: b, compareModificationTimes: true).prefix(20))")
+            }
+
+            // The base's objects are untouched and the store is consistent.
+            let report = try fixture.store.fsck()
+            #expect(report.isClean, "\(report.problems)")
+            for object in baseObjects { #expect(fixture.store.containsObject(object)) }
+        }
+    }
+}
