@@ -108,23 +108,21 @@ public struct DebPackager: Packager {
         _ packages: [ImportedPackage<DebControlRecord>], lock: Lockfile, spec: TemplateSpec, in tree: ComposedTree
     ) throws {
         try DpkgExcludes.record(spec.excludes, in: tree.root)
-        // A conffile's md5 from the composed file, or from its store object when excludes kept it out.
-        let prefix = tree.root + "/"
-        try DpkgDatabase.write(packages.map(\.record.database), dummies: lock.dummies ?? [], root: tree.root) { path in
-            if !FileManager.default.fileExists(atPath: path), path.hasPrefix(prefix),
-                let object = tree.objects[String(path.dropFirst(prefix.count))]
-            {
-                return try Digests.md5(file: object)
-            }
-            return try Digests.md5(file: path)
-        }
+        try DpkgDatabase.write(
+            packages.map(\.record.database), dummies: lock.dummies ?? [], root: tree.root, md5: Self.md5(in: tree))
     }
 
     public func registerLayer(
         _ packages: [ImportedPackage<DebControlRecord>], lock: Lockfile, spec: TemplateSpec, in tree: ComposedTree
     ) throws {
+        try DpkgDatabase.add(
+            packages.map(\.record.database), dummies: lock.dummies ?? [], root: tree.root, md5: Self.md5(in: tree))
+    }
+
+    /// A conffile's md5 from the composed file, or from its store object when excludes kept it out.
+    static func md5(in tree: ComposedTree) -> (String) throws -> String {
         let prefix = tree.root + "/"
-        try DpkgDatabase.add(packages.map(\.record.database), dummies: lock.dummies ?? [], root: tree.root) { path in
+        return { path in
             if !FileManager.default.fileExists(atPath: path), path.hasPrefix(prefix),
                 let object = tree.objects[String(path.dropFirst(prefix.count))]
             {
@@ -139,13 +137,8 @@ public struct DebPackager: Packager {
     ) throws {
         try DebConfigurer.configure(
             root: root, packages: packages.map(\.record.database), removing: removing, onBase: true,
-            sourceDateEpoch: context.sourceDateEpoch, report: context.report
-        ) {
-            let repaired = try Diversions.repair(root: root, packages: packages)
-            if !repaired.isEmpty {
-                context.report("configure: \(repaired.count) diversions of shipped files put in place")
-            }
-        }
+            sourceDateEpoch: context.sourceDateEpoch, report: context.report,
+            afterPreinsts: Self.repairingDiversions(packages, root: root, context: context))
     }
 
     public func configure(_ packages: [ImportedPackage<DebControlRecord>], in root: String, context: ScriptContext)
@@ -153,8 +146,14 @@ public struct DebPackager: Packager {
     {
         try DebConfigurer.configure(
             root: root, packages: packages.map(\.record.database), sourceDateEpoch: context.sourceDateEpoch,
-            report: context.report
-        ) {
+            report: context.report, afterPreinsts: Self.repairingDiversions(packages, root: root, context: context))
+    }
+
+    /// What runs after the preinsts: the files preinst diversions moved put back as dpkg leaves them.
+    static func repairingDiversions(
+        _ packages: [ImportedPackage<DebControlRecord>], root: String, context: ScriptContext
+    ) -> () throws -> Void {
+        {
             let repaired = try Diversions.repair(root: root, packages: packages)
             if !repaired.isEmpty {
                 context.report("configure: \(repaired.count) diversions of shipped files put in place")
