@@ -268,8 +268,15 @@ extension Builder {
                 try Exporter.export(root: root, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
             })
         }
-        let committed = Swift.Result { try commit() }
-        exporting.wait()
+        // A tar the export finished while the commit still runs is not the build's yet: an
+        // interruption before both are done removes it.
+        let committed = Interruption.whileRunning(cleanup: {
+            if case .tar = format { _ = unlink(output) }
+        }) {
+            let committed = Swift.Result { try commit() }
+            exporting.wait()
+            return committed
+        }
         let stats: ExportStats
         do {
             stats = try (exported.get() ?? .failure(StrataError.internalError("the export did not finish"))).get()

@@ -155,13 +155,14 @@ public final class Scratch: @unchecked Sendable {
     func remove() {
         // Interrupted: the clean-up thread is removing this now and ends the process.
         Interruption.parkIfInterrupted()
-        if let interruption { Interruption.unregister(interruption) }
-        interruption = nil
         if mounted { _ = umount2(merged, Int32(MNT_DETACH)) }
         if tmpfsMounted { _ = umount2(writable, Int32(MNT_DETACH)) }
         mounted = false
         tmpfsMounted = false
         _ = try? Command.runBlocking("/bin/rm", ["-rf", "--one-file-system", "--", root])
+        // Unregistered only now: an interruption during the removal finishes it.
+        if let interruption { Interruption.unregister(interruption) }
+        interruption = nil
         close(lockFD)
     }
 }

@@ -62,12 +62,16 @@ public enum Interruption {
     }
 
     /// Registers `action` to run if the process is interrupted; clean-ups run newest first.
+    /// Once the process is interrupted, the caller parks here instead: the clean-up may have
+    /// taken its list already, and the work `action` undoes must not begin.
     public static func register(_ action: @escaping @Sendable () -> Void) -> Token {
-        state.update { state in
+        let token = state.update { state in
             state.nextID += 1
             state.actions.append((state.nextID, action))
             return Token(id: state.nextID)
         }
+        parkIfInterrupted()
+        return token
     }
 
     /// The work is done or was undone another way: the action will not run.
@@ -106,13 +110,15 @@ public enum Interruption {
         // A second ^C (or SIGTERM) while the clean-up runs ends the process at once.
         _ = signal(SIGINT, SIG_DFL)
         _ = signal(SIGTERM, SIG_DFL)
+        // unshare --kill-child takes its namespace down with it; a SIGTERM it would block.
+        for pid in state.get().children { kill(pid, SIGKILL) }
+        // Threads in the middle of a step reach their next checkpoint and stop there; one that
+        // registers a clean-up after this parks in register (Interruption.register).
+        usleep(50_000)
         let (actions, children) = state.update { state -> ([@Sendable () -> Void], Set<Int32>) in
             (state.actions.reversed().map(\.1), state.children)
         }
-        // unshare --kill-child takes its namespace down with it; a SIGTERM it would block.
         for pid in children { kill(pid, SIGKILL) }
-        // Threads in the middle of a step reach their next checkpoint and stop there.
-        usleep(50_000)
         for action in actions { action() }
         let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1b}[K" : ""
         FileHandle.standardError.write(Data("\(clear)strata: interrupted\n".utf8))
