@@ -271,7 +271,9 @@ extension Builder {
         // A tar the export finished while the commit still runs is not the build's yet: an
         // interruption before both are done removes it.
         let committed = Interruption.whileRunning(cleanup: {
-            if case .tar = format { _ = unlink(output) }
+            // Only the tar this export renamed into place: before that, `output` may still be
+            // a file of the user's that the export would have replaced.
+            if case .tar = format, case .success? = exported.get() { _ = unlink(output) }
         }) {
             let committed = Swift.Result { try commit() }
             exporting.wait()

@@ -63,7 +63,7 @@ extension Builder {
     }
 
     /// The default set name of a layer: the base's set, then each request (`minbase_curl`,
-    /// `minbase_curl_-nano` for a removal); `_` never occurs in a Debian or RPM package name.
+    /// `minbase_curl_-nano` for a removal); `_` never occurs in a Debian package name.
     public static func defaultLayerName(baseSet: String, add: [String], remove: [String]) -> String {
         ([baseSet] + add + remove.map { "-\($0)" }).joined(separator: "_")
     }
@@ -93,6 +93,9 @@ extension Builder {
         public var name: String
         public var spec: TemplateSpec
         public var resolution: LayerResolution
+        /// The base commit and its tree, as read for the resolution.
+        public var base: Commit
+        public var manifest: TreeManifest
     }
 
     /// Resolves `job` onto its base without building anything.
@@ -122,14 +125,13 @@ extension Builder {
         let resolution = try await packager.resolveLayer(
             LayerRequest(resolve: ResolveRequest(spec: spec, urls: job.urls), add: job.add, remove: job.remove, readBase: readBase),
             fetcher: fetcher)
-        return LayerPlan(ref: ref, name: name, spec: spec, resolution: resolution)
+        return LayerPlan(ref: ref, name: name, spec: spec, resolution: resolution, base: baseCommit, manifest: manifest)
     }
 
     func layer<P: Packager>(_ job: LayerJob, with packager: P) async throws -> LayerResult {
         let plan = try await planLayer(job, with: packager)
         let (ref, name, spec, resolution) = (plan.ref, plan.name, plan.spec, plan.resolution)
-        let baseCommit = try store.readCommit(job.base)
-        let manifest = try store.readTree(baseCommit.tree)
+        let (baseCommit, manifest) = (plan.base, plan.manifest)
         let baseSet = baseCommit.origin["set"] ?? job.spec.set
         let lock = resolution.lockfile
         for (request, satisfied) in resolution.inactive.sorted(by: { $0.key < $1.key }) {

@@ -81,7 +81,7 @@ extension DebResolver {
             }
             erase.append(id)
         }
-        try refuseNeeded(erase, installed: installed, added: [], pool: pool)
+        try refuseNeeded(erase, installed: installed, pool: pool)
 
         let requestedSet = Set(requested)
         var request = SolveRequest()
@@ -107,12 +107,12 @@ extension DebResolver {
         return LayerResolution(lockfile: lock, inactive: inactive, removed: removed)
     }
 
-    /// Refuses to remove a package that a base package staying (or an added one) still needs,
-    /// naming each that needs it and through which dependency.
-    func refuseNeeded(_ erase: [SolvableID], installed: [SolvableID], added: [SolvableID], pool: SolvPool) throws {
+    /// Refuses to remove a package that a base package staying still needs, naming each that
+    /// needs it and through which dependency.
+    func refuseNeeded(_ erase: [SolvableID], installed: [SolvableID], pool: SolvPool) throws {
         guard !erase.isEmpty else { return }
         let gone = Set(erase)
-        let staying = Set(installed).subtracting(gone).union(added)
+        let staying = Set(installed).subtracting(gone)
         var lines = [String]()
         for id in staying.sorted() {
             for kind in [DependencyKind.preDepends, .depends] {

@@ -135,10 +135,7 @@ public enum DpkgDatabase {
         let existing = String(decoding: bytes, as: UTF8.self)
         var stanzas = existing.components(separatedBy: "\n\n").map { $0.trimmingCharacters(in: .newlines) }
             .filter { !$0.isEmpty }
-        let installed = Set(stanzas.compactMap { stanza in
-            stanza.split(separator: "\n").first { $0.hasPrefix("Package:") }
-                .map { $0.dropFirst("Package:".count).trimmingCharacters(in: .whitespaces) }
-        })
+        let installed = Set(stanzas.map(packageName))
         var interests = TriggerInterests()
         for package in packages.sorted(by: { $0.infoName < $1.infoName }) {
             guard !installed.contains(package.name) else {

@@ -63,7 +63,9 @@ extension Strata {
             try await reportingErrors(quiet: quiet) { try await report.clearingOnError {
                 let store = try storeOptions.existingStore()
                 let id = try store.resolveCommit(base)
-                let names = try LayerRequests.names(add: add, remove: remove)
+                let names = (
+                    add: try TemplateSpec.packageNames(add, option: "--add"),
+                    remove: try TemplateSpec.packageNames(remove, option: "--remove"))
                 try await LayerRun(storeOptions: storeOptions, templates: templates, report: report).run(
                     store: store, base: id, baseName: try LayerRun.recordedName(base, resolvedTo: id, in: store),
                     add: names.add, remove: names.remove, name: name, output: output, format: format,
@@ -148,27 +150,6 @@ extension Strata {
                     name: status.commit.origin["set"], output: output, format: format, keepFailed: false)
             } }
         }
-    }
-}
-
-/// `--add a,b --add c` as names.
-enum LayerRequests {
-    static func names(add: [String], remove: [String]) throws -> (add: [String], remove: [String]) {
-        func split(_ values: [String], _ option: String) throws -> [String] {
-            let names = values.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty }
-            for name in names {
-                let valid = name.unicodeScalars.allSatisfy {
-                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.:~".unicodeScalars.contains($0))
-                }
-                guard valid, let first = name.unicodeScalars.first,
-                    first.properties.isAlphabetic || ("0"..."9").contains(first)
-                else { throw StrataError(.invalidInput, "\(option) \(name): not a package name") }
-            }
-            var seen = Set<String>()
-            return names.filter { seen.insert($0).inserted }
-        }
-        return (try split(add, "--add"), try split(remove, "--remove"))
     }
 }
 
