@@ -113,19 +113,26 @@ extension Builder {
         spec.set = name
         let ref = Committer.ref(for: spec)
         try Store.validateRefName(ref)
-        // The base's files by path, read from their objects (its package database).
-        var files = [String: ObjectID]()
-        for entry in manifest.entries where entry.kind == .file { files[entry.path] = entry.object }
-        let store = self.store
-        let readBase: @Sendable (String) throws -> [UInt8]? = { [files] path in
-            guard let object = files[path] else { return nil }
-            return try FileReader.readAll(store.objectPath(object))
-        }
+        let readBase = Self.readBase(manifest, in: store)
         report("layer: resolving onto \(job.baseName) (\(job.base.hex.prefix(12)))")
         let resolution = try await packager.resolveLayer(
             LayerRequest(resolve: ResolveRequest(spec: spec, urls: job.urls), add: job.add, remove: job.remove, readBase: readBase),
             fetcher: fetcher)
         return LayerPlan(ref: ref, name: name, spec: spec, resolution: resolution, base: baseCommit, manifest: manifest)
+    }
+
+    /// A committed tree's files by path, read from their objects (a package database).
+    static func readBase(_ manifest: TreeManifest, in store: Store) -> @Sendable (String) throws -> [UInt8]? {
+        var files = [String: ObjectID]()
+        for entry in manifest.entries where entry.kind == .file { files[entry.path] = entry.object }
+        return { [files] path in
+            guard let object = files[path] else { return nil }
+            return try FileReader.readAll(store.objectPath(object))
+        }
+    }
+
+    static func readBase(_ commit: Commit, in store: Store) throws -> @Sendable (String) throws -> [UInt8]? {
+        readBase(try store.readTree(commit.tree), in: store)
     }
 
     func layer<P: Packager>(_ job: LayerJob, with packager: P) async throws -> LayerResult {
@@ -143,7 +150,7 @@ extension Builder {
             ? ImportStage<P>.Output(packages: [], imported: 0)
             : try await fetchAndImport(lock, urls: job.urls, with: packager)
         var origin = [
-            "target": spec.target, "set": name, "architecture": spec.architecture.debian,
+            "target": spec.target, "set": name, "architecture": spec.architecture.debian, "family": spec.family.rawValue,
             LayerOrigin.base: job.baseName, LayerOrigin.baseCommit: job.base.hex,
             LayerOrigin.templateSet: baseCommit.origin[LayerOrigin.templateSet] ?? baseSet,
             LayerOrigin.add: job.add.joined(separator: " "),

@@ -68,7 +68,7 @@ public final class Scratch: @unchecked Sendable {
     func keep() {
         if let interruption { Interruption.unregister(interruption) }
         interruption = nil
-        FileManager.default.createFile(atPath: "\(root)/\(Self.keptMarker)", contents: Data())
+        _ = FileManager.default.createFile(atPath: "\(root)/\(Self.keptMarker)", contents: Data())
     }
 
     /// Unmounts and removes the scratch directories of builds that are no longer running, and,

@@ -49,9 +49,7 @@ public struct DebPackager: Packager {
     }
 
     public func resolveLayer(_ request: LayerRequest, fetcher: any Fetcher) async throws -> LayerResolution {
-        guard let status = try request.readBase("var/lib/dpkg/status") else {
-            throw StrataError(.invalidInput, "the base tree has no var/lib/dpkg/status: not a Debian tree")
-        }
+        let status = try Self.baseStatus(request.readBase)
         let fetched = try await indexes(request.resolve, fetcher: fetcher)
         let (spec, store) = (request.resolve.spec, fetcher.store)
         return try await Offload.run {
@@ -110,6 +108,19 @@ public struct DebPackager: Packager {
         try DpkgExcludes.record(spec.excludes, in: tree.root)
         try DpkgDatabase.write(
             packages.map(\.record.database), dummies: lock.dummies ?? [], root: tree.root, md5: Self.md5(in: tree))
+    }
+
+    public func installedPackages(readBase: @Sendable (String) throws -> [UInt8]?) throws -> [String: String] {
+        return Dictionary(
+            try DebResolver.installed(status: try Self.baseStatus(readBase)).map { ($0.name, $0.stanza["Version"] ?? "") },
+            uniquingKeysWith: { a, _ in a })
+    }
+
+    private static func baseStatus(_ readBase: @Sendable (String) throws -> [UInt8]?) throws -> [UInt8] {
+        guard let status = try readBase("var/lib/dpkg/status") else {
+            throw StrataError(.invalidInput, "the base tree has no var/lib/dpkg/status: not a Debian tree")
+        }
+        return status
     }
 
     public func registerLayer(

@@ -11,23 +11,31 @@ import StrataTemplate
 
 extension DebResolver {
     static let baseRepository = "@base"
+    static let statusPath = "the base's var/lib/dpkg/status"
+
+    /// The installed packages of a dpkg status file, each with its stanza as written (a removed
+    /// package's config-files stanza is not installed).
+    static func installed(status: [UInt8]) throws -> [(name: String, stanza: Deb822Stanza, block: String)] {
+        var installed = [(name: String, stanza: Deb822Stanza, block: String)]()
+        for block in String(decoding: status, as: UTF8.self).components(separatedBy: "\n\n")
+        where !block.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            guard let stanza = try Deb822.parse(block, what: statusPath).first,
+                (stanza["Status"] ?? "").hasSuffix(" installed"), let name = stanza["Package"]
+            else { continue }
+            installed.append((name, stanza, block.trimmingCharacters(in: .newlines)))
+        }
+        return installed
+    }
 
     func resolveLayer(status: [UInt8], add: [String], remove: [String]) throws -> LayerResolution {
         let pool = try SolvPool(family: .deb, architecture: spec.architecture)
         for index in indexes { try pool.addDebian(index, store: store) }
         // Only installed packages (a base strata built has no others; a removed one's
         // config-files stanza would otherwise count as installed).
-        let what = "the base's var/lib/dpkg/status"
-        let blocks = String(decoding: status, as: UTF8.self).components(separatedBy: "\n\n")
-        var installedBlocks = [String]()
-        var essential = Set<String>()
-        for block in blocks where !block.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            guard let stanza = try Deb822.parse(block, what: what).first,
-                (stanza["Status"] ?? "").hasSuffix(" installed"), let name = stanza["Package"]
-            else { continue }
-            installedBlocks.append(block.trimmingCharacters(in: .newlines))
-            if stanza["Essential"] == "yes" { essential.insert(name) }
-        }
+        let what = DebResolver.statusPath
+        let installedStanzas = try Self.installed(status: status)
+        let installedBlocks = installedStanzas.map(\.block)
+        let essential = Set(installedStanzas.filter { $0.stanza["Essential"] == "yes" }.map(\.name))
         let base = pool.makeRepo(name: Self.baseRepository)
         try base.addDebianPackages(Array((installedBlocks.joined(separator: "\n\n") + "\n").utf8), what: what)
         base.internalize()

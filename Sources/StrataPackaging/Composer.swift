@@ -152,7 +152,7 @@ public struct Composer {
     /// tree it composed, in path order.
     public static func placeSymlinks(_ symlinks: [String: PackageEntry], in root: String) throws {
         guard !symlinks.isEmpty else { return }
-        var view = try Composer(root: root)
+        let view = try Composer(root: root)
         defer { view.close() }
         for path in symlinks.keys.sorted() {
             guard let entry = symlinks[path], case .symlink(let target) = entry.kind else { continue }

@@ -63,4 +63,8 @@ extension Packager {
     ) throws {
         throw StrataError(.invalidInput, "layering \(family) templates is not implemented yet (Debian templates layer)")
     }
+
+    public func installedPackages(readBase: @Sendable (String) throws -> [UInt8]?) throws -> [String: String] {
+        throw StrataError(.invalidInput, "layering \(family) templates is not implemented yet (Debian templates layer)")
+    }
 }

@@ -71,6 +71,11 @@ public protocol Packager: Sendable {
     /// `packages` and the triggers they set off, inside `root`.
     func configureLayer(_ packages: [ImportedPackage<Record>], removing: [String], in root: String, context: ScriptContext)
         throws
+
+    /// The packages installed in a committed tree (name to version), read from its package
+    /// database through `readBase` (see ``LayerRequest``): what `strata status` compares when a
+    /// layer's base moved on.
+    func installedPackages(readBase: @Sendable (String) throws -> [UInt8]?) throws -> [String: String]
 }
 
 /// A tree whose packages were just composed: its root, and the store object behind a composed

@@ -89,7 +89,7 @@ extension Strata {
         func run() async throws {
             try await reportingErrors {
                 let store = try storeOptions.existingStore()
-                let status = try LayerStatus(store: store, name: ref)
+                let status = try LayerStatus(store: store, name: ref, packagers: .shipped)
                 if json {
                     FileHandle.standardOutput.write(Data(try status.json()))
                 } else {
@@ -133,7 +133,7 @@ extension Strata {
             defer { report.clear() }
             try await reportingErrors(quiet: quiet) { try await report.clearingOnError {
                 let store = try storeOptions.existingStore()
-                let status = try LayerStatus(store: store, name: ref)
+                let status = try LayerStatus(store: store, name: ref, packagers: .shipped)
                 guard let origin = status.layer else {
                     throw StrataError(.invalidInput, "\(ref) is not a layer (it was built from a template; `strata build` it again)")
                 }
@@ -236,130 +236,7 @@ struct LayerRun {
         let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
         let plan = try await builder.planLayer(job)
         report.clear()
-        var lines = [String]()
-        lines.append(
-            current == origin.baseCommit
-                ? "base: \(origin.baseName) is still \(current.hex.prefix(12))"
-                : "base: \(origin.baseName) \(origin.baseCommit.hex.prefix(12)) -> \(current.hex.prefix(12))")
-        var changes = status.lock.map { plan.resolution.lockfile.changes(since: $0) } ?? []
-        changes.removeAll { $0.hasPrefix("!") }
-        lines += changes.isEmpty ? ["layered: no change"] : changes.map { "layered: \($0)" }
-        let wasInactive = Set(origin.inactive)
-        let isInactive = Set(plan.resolution.inactive.keys)
-        for name in isInactive.subtracting(wasInactive).sorted() {
-            lines.append("inactive now: \(name) (the new base has \(plan.resolution.inactive[name] ?? "it"))")
-        }
-        for name in wasInactive.subtracting(isInactive).sorted() { lines.append("active again: \(name) (the new base dropped it)") }
+        let lines = UpgradeChange(status: status, layer: origin, plan: plan, onto: current).lines(baseName: origin.baseName)
         print(lines.joined(separator: "\n"))
-    }
-}
-
-/// What `strata status` says of a commit.
-struct LayerStatus {
-    struct Layer {
-        var baseName: String
-        var baseCommit: SHA256Digest
-        /// The commit the base ref names now (nil when the ref is gone; the recorded commit
-        /// when the base was named by its id).
-        var currentBase: SHA256Digest?
-        var add: [String]
-        var remove: [String]
-        var inactive: [String]
-        var moved: Bool { currentBase != baseCommit }
-    }
-
-    let id: SHA256Digest
-    let commit: Commit
-    let ref: String?
-    let layer: Layer?
-    /// The commit's lockfile (a layer's: the layered packages), when the store kept it.
-    let lock: Lockfile?
-
-    init(store: Store, name: String) throws {
-        let id = try store.resolveCommit(name)
-        self.id = id
-        commit = try store.readCommit(id)
-        let refs = try store.refs()
-        ref = refs[name] == id ? name : refs.filter { $0.value == id }.keys.sorted().first
-        if let digest = commit.lockDigest, store.blobs.contains(digest) {
-            lock = try Lockfile.decode(try FileReader.readAll(store.blobs.path(of: digest)), what: "the lockfile of \(id.hex.prefix(12))")
-        } else {
-            lock = nil
-        }
-        let origin = commit.origin
-        if let baseName = origin[Builder.LayerOrigin.base], let hex = origin[Builder.LayerOrigin.baseCommit],
-            let baseCommit = try? SHA256Digest(hex: hex)
-        {
-            // A base named by its commit id never moves on; a ref may.
-            let current = (try? SHA256Digest(hex: baseName)) != nil ? baseCommit : try store.ref(baseName)
-            func words(_ key: String) -> [String] { (origin[key] ?? "").split(separator: " ").map(String.init) }
-            layer = Layer(
-                baseName: baseName, baseCommit: baseCommit, currentBase: current, add: words(Builder.LayerOrigin.add),
-                remove: words(Builder.LayerOrigin.remove), inactive: words(Builder.LayerOrigin.inactive))
-        } else {
-            layer = nil
-        }
-    }
-
-    var text: String {
-        var lines = ["\(ref ?? id.hex)  commit \(id.hex.prefix(12))"]
-        guard let layer else {
-            lines.append(
-                "  built from the template \(commit.origin["target"] ?? "?") --set \(commit.origin["set"] ?? "?") "
-                    + "(\(commit.origin["architecture"] ?? "?")); not a layer")
-            if let lock { lines.append("  \(lock.packages.count) packages") }
-            return lines.joined(separator: "\n")
-        }
-        lines.append("  base:      \(layer.baseName) \(layer.baseCommit.hex.prefix(12))")
-        switch layer.currentBase {
-        case nil: lines.append("             the base ref is gone from the store")
-        case let current? where current != layer.baseCommit:
-            lines.append("             has moved on to \(current.hex.prefix(12)): `strata upgrade \(ref ?? id.hex) --dry-run` shows what would change")
-        default: lines.append("             up to date")
-        }
-        lines.append("  requested: " + (layer.add.isEmpty ? "-" : layer.add.joined(separator: " ")))
-        if !layer.remove.isEmpty { lines.append("  removed:   " + layer.remove.joined(separator: " ")) }
-        if !layer.inactive.isEmpty { lines.append("  inactive:  \(layer.inactive.joined(separator: " ")) (the base satisfies them)") }
-        if let lock {
-            lines.append("  layered:   " + (lock.packages.isEmpty ? "-" : "\(lock.packages.count) packages"))
-            for package in lock.packages {
-                lines.append("    \(package.name) \(package.version) \(package.architecture) sha256 \(package.sha256.hex.prefix(16))…")
-            }
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    func json() throws -> [UInt8] {
-        struct Package: Encodable {
-            var name, version, architecture, sha256: String
-        }
-        struct Base: Encodable {
-            var ref: String
-            var commit: String
-            var current: String?
-            var moved: Bool
-        }
-        struct Output: Encodable {
-            var ref: String?
-            var commit: String
-            var target, set, architecture: String?
-            var layer: Bool
-            var base: Base?
-            var requested: [String]?
-            var removed: [String]?
-            var inactive: [String]?
-            var layered: [Package]?
-        }
-        let packages = lock?.packages.map {
-            Package(name: $0.name, version: $0.version, architecture: $0.architecture, sha256: $0.sha256.hex)
-        }
-        let output = Output(
-            ref: ref, commit: id.hex, target: commit.origin["target"], set: commit.origin["set"],
-            architecture: commit.origin["architecture"], layer: layer != nil,
-            base: layer.map { Base(ref: $0.baseName, commit: $0.baseCommit.hex, current: $0.currentBase?.hex, moved: $0.moved) },
-            requested: layer?.add, removed: layer?.remove, inactive: layer?.inactive, layered: layer == nil ? nil : packages)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(output)) + [0x0a]
     }
 }

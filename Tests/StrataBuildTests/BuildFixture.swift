@@ -49,7 +49,7 @@ enum BuildFixture {
                     #!/bin/sh
                     set -e
                     if [ "$1" = triggered ]; then
-                        ls /usr/share/strata-hooks/plugins > /var/lib/strata-hooks.seen
+                        ls /usr/share/strata-hooks/plugins > /var/lib/strata-hooks.seen 2>/dev/null || true
                     fi
                     """,
             ]),

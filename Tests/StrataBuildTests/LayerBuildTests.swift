@@ -27,22 +27,34 @@ struct LayerBuildTests {
         }
 
         /// A from-scratch build of `set`, resolved against the loopback copies.
-        func build(_ set: String) async throws -> Builder.Result {
+        func build(_ set: String, urls: [String: String]? = nil) async throws -> Builder.Result {
             let spec = try spec(set)
+            let urls = urls ?? self.urls
             let lock = try await DebPackager().resolve(ResolveRequest(spec: spec, urls: urls), fetcher: builder.fetcher).lockfile
             let output = try TemporaryDirectory.make(prefix: "strata-layer-out") + "/\(set).tar"
             return try await builder.build(spec: spec, lock: lock, output: output, format: .tar(.none), urls: urls)
         }
 
-        func layer(_ base: String, add: [String], remove: [String] = [], as name: String? = nil) async throws -> Builder.LayerResult {
+        func layer(
+            _ base: String, add: [String], remove: [String] = [], as name: String? = nil, urls: [String: String]? = nil
+        ) async throws -> Builder.LayerResult {
+            try await builder.layer(try job(base, add: add, remove: remove, as: name, urls: urls))
+        }
+
+        func job(
+            _ base: String, add: [String], remove: [String] = [], as name: String? = nil, urls: [String: String]? = nil
+        ) throws -> Builder.LayerJob {
             let id = try store.resolveCommit(base)
             let commit = try store.readCommit(id)
             let spec = try spec(commit.origin[Builder.LayerOrigin.templateSet] ?? commit.origin["set"] ?? "")
             let output = try TemporaryDirectory.make(prefix: "strata-layer-out") + "/layer.tar"
-            return try await builder.layer(
-                Builder.LayerJob(
-                    base: id, baseName: base, spec: spec, add: add, remove: remove, name: name, output: output,
-                    format: .tar(.none), urls: urls))
+            return Builder.LayerJob(
+                base: id, baseName: base, spec: spec, add: add, remove: remove, name: name, output: output,
+                format: .tar(.none), urls: urls ?? self.urls)
+        }
+
+        func write(_ list: String, _ text: String) throws {
+            try text.write(toFile: "\(tree)/debian/12/config/\(list).list", atomically: true, encoding: .utf8)
         }
     }
 
@@ -116,6 +128,80 @@ struct LayerBuildTests {
             let report = try fixture.store.fsck()
             #expect(report.isClean, "\(report.problems)")
             for object in baseObjects { #expect(fixture.store.containsObject(object)) }
+        }
+    }
+
+    @Test("--remove purges a leaf with the tree's dpkg and refuses what a staying package needs; upgrade follows a rebuilt base: a bumped base package, a request the base dropped layered again; status --json says what moved")
+    func removeAndUpgrade() async throws {
+        try await Self.withFixture { fixture in
+            // The base has strata-orig, so requesting it is inactive.
+            try fixture.write("hooks", "@include minbase\nstrata-hooks\nstrata-orig\n")
+            let base = try await fixture.build("hooks")
+            let plugin = try await fixture.layer("debian/12/hooks/amd64", add: ["strata-plugin", "strata-orig"], as: "plugin")
+            #expect(plugin.layered.map(\.name) == ["strata-plugin"])
+            #expect(plugin.inactive.keys.sorted() == ["strata-orig"])
+
+            // A refused removal names the chain; the store is unchanged by it.
+            let refs = try fixture.store.refs()
+            let refused = await #expect(throws: StrataError.self) {
+                try await fixture.layer("debian/12/plugin/amd64", add: [], remove: ["strata-hooks"], as: "nohooks")
+            }
+            #expect(refused?.message.contains("strata-hooks is needed by strata-plugin 1.0-1 (Depends: strata-hooks)") == true, "\(refused?.message ?? "")")
+            #expect(try fixture.store.refs() == refs, "a refused removal left a ref")
+
+            // Removing a leaf runs dpkg --purge inside: the file and the stanza are gone, the base's trigger saw it go.
+            let unplugged = try await fixture.layer("debian/12/plugin/amd64", add: [], remove: ["strata-plugin"], as: "unplugged")
+            #expect(unplugged.removed == ["strata-plugin"])
+            let root = try await BuildFixture.extract(unplugged.build.output)
+            #expect(!FileManager.default.fileExists(atPath: "\(root)/usr/share/strata-hooks/plugins/one"))
+            let query = try await BuildFixture.inChroot(root, "dpkg-query -W -f='${Status}' strata-plugin; dpkg --audit")
+            #expect(!query.stdoutText.contains("installed"), "\(query.stdoutText)")
+            let seen = try? String(contentsOfFile: "\(root)/var/lib/strata-hooks.seen", encoding: .utf8)
+            #expect(seen == "", "the base's trigger did not run for the removed file: \(seen ?? "nil")")
+
+            // The base moves on: strata-hooks bumped, strata-orig dropped from its list.
+            var bumped = BuildFixture.extras
+            for index in bumped.indices where bumped[index].name == "strata-hooks" { bumped[index].version = "1.1-1" }
+            let key = try await TestGPGKey.archive()
+            let repo = try await DebFixtureRepo.build(
+                packages: bumped, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
+            try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+                var urls = fixture.urls
+                urls["extra"] = server.baseURL
+                try fixture.write("hooks", "@include minbase\nstrata-hooks\n")
+                let newBase = try await fixture.build("hooks", urls: urls)
+                #expect(newBase.commit != base.commit)
+
+                let status = try LayerStatus(store: fixture.store, name: "debian/12/plugin/amd64", packagers: .testing)
+                #expect(status.layer?.moved == true)
+                #expect(status.baseChange?.packages == ["~ strata-hooks 1.0-1 -> 1.1-1", "- strata-orig"], "\(status.baseChange?.packages ?? [])")
+                #expect(status.baseChange?.activeAgain == ["strata-orig"])
+                let json = try JSONSerialization.jsonObject(with: Data(try status.json())) as? [String: Any]
+                let jsonBase = json?["base"] as? [String: Any]
+                #expect(jsonBase?["moved"] as? Bool == true && jsonBase?["current"] as? String == newBase.commit.hex, "\(json ?? [:])")
+                #expect((json?["inactive"] as? [String]) == ["strata-orig"])
+                #expect((json?["layered"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["strata-plugin"])
+
+                // The dry run says what the upgrade does; the upgrade does it.
+                let layer = try #require(status.layer)
+                let job = try fixture.job(layer.baseName, add: layer.add, remove: layer.remove, as: "plugin", urls: urls)
+                let plan = try await fixture.builder.planLayer(job)
+                let change = UpgradeChange(status: status, layer: layer, plan: plan, onto: newBase.commit)
+                #expect(change.layered == ["+ strata-orig 1.0-1"], "\(change.layered)")
+                #expect(change.activeAgain == ["strata-orig"] && change.nowInactive.isEmpty)
+                let upgraded = try await fixture.builder.layer(job)
+                #expect(Set(upgraded.layered.map(\.name)) == ["strata-plugin", "strata-orig"])
+                #expect(try fixture.store.readCommit(upgraded.build.commit).parents.first == newBase.commit)
+                let after = try LayerStatus(store: fixture.store, name: "debian/12/plugin/amd64", packagers: .testing)
+                #expect(after.layer?.moved == false && after.layer?.inactive == [] && after.baseChange == nil)
+
+                // The upgraded layer is what the new base plus the requests gives from scratch.
+                try fixture.write("plugin2", "@include hooks\nstrata-plugin\nstrata-orig\n")
+                let scratch = try await fixture.build("plugin2", urls: urls)
+                #expect(scratch.outputDigest == upgraded.build.outputDigest, "the upgraded layer differs from its sets built")
+            }
+            let report = try fixture.store.fsck()
+            #expect(report.isClean, "\(report.problems)")
         }
     }
 }

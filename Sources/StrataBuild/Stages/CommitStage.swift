@@ -54,7 +54,9 @@ struct Committer {
     static func provenance(_ spec: TemplateSpec, _ lock: Lockfile) -> Provenance {
         Provenance(
             ref: ref(for: spec),
-            origin: ["target": spec.target, "set": spec.set, "architecture": spec.architecture.debian],
+            origin: [
+                "target": spec.target, "set": spec.set, "architecture": spec.architecture.debian, "family": spec.family.rawValue,
+            ],
             metadata: metadata(spec, lock))
     }
 
