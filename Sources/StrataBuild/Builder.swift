@@ -19,6 +19,9 @@ public struct Builder: Sendable {
     public enum OutputFormat: Sendable, Equatable {
         case directory
         case tar(TarCompression)
+        /// Nothing written outside the store: the tree is committed only (a base an application
+        /// template's build needed first).
+        case storeOnly
 
     }
 
@@ -95,6 +98,7 @@ public struct Builder: Sendable {
         _ commit: Commit, from store: Store, to output: String, format: OutputFormat, readingObjects: Bool = true,
         report: (String) -> Void
     ) throws -> ExportStats {
+        if format == .storeOnly { return ExportStats(files: 0, bytes: 0, digest: nil) }
         if readingObjects, case .tar(let compression) = format,
             let stats = try Exporter.exportCommitted(
                 try store.readTree(commit.tree), store: store, to: output, compression: compression,
@@ -260,7 +264,7 @@ extension Builder {
         root: String, output: String, format: OutputFormat, epoch: Int64, hardlinks: Set<String>, ref: String,
         commit: () throws -> SHA256Digest
     ) throws -> (ExportStats, SHA256Digest) {
-        report("export+commit: \(output), and the tree into the store")
+        report(format == .storeOnly ? "commit: the tree into the store" : "export+commit: \(output), and the tree into the store")
         let exported = LockedBox<Swift.Result<ExportStats, any Error>?>(nil)
         let exporting = DispatchGroup()
         DispatchQueue.global().async(group: exporting) {

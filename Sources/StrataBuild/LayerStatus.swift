@@ -128,6 +128,9 @@ public struct LayerStatus: Sendable {
             lines.append("             has moved on to \(current.hex.prefix(12))")
         default: lines.append("             up to date")
         }
+        if let application = commit.origin[Builder.LayerOrigin.application] {
+            lines.append("  from:      the application template \(application) (`strata build \(commit.origin["target"] ?? "") --set \(application)`)")
+        }
         lines.append("  requested: " + (layer.add.isEmpty ? "-" : layer.add.joined(separator: " ")))
         if !layer.remove.isEmpty { lines.append("  removed:   " + layer.remove.joined(separator: " ")) }
         if !layer.inactive.isEmpty { lines.append("  inactive:  \(layer.inactive.joined(separator: " ")) (the base satisfies them)") }
@@ -172,6 +175,7 @@ public struct LayerStatus: Sendable {
             var removed: [String]?
             var inactive: [String]?
             var layered: [Package]?
+            var application: String?
         }
         let packages = lock?.packages.map {
             Package(name: $0.name, version: $0.version, architecture: $0.architecture, sha256: $0.sha256.hex)
@@ -184,7 +188,8 @@ public struct LayerStatus: Sendable {
                     ref: $0.baseName, commit: $0.baseCommit.hex, current: $0.currentBase?.hex, moved: $0.moved,
                     packages: baseChange?.packages, activeAgain: baseChange?.activeAgain, nowInactive: baseChange?.nowInactive)
             },
-            requested: layer?.add, removed: layer?.remove, inactive: layer?.inactive, layered: layer == nil ? nil : packages)
+            requested: layer?.add, removed: layer?.remove, inactive: layer?.inactive, layered: layer == nil ? nil : packages,
+            application: commit.origin[Builder.LayerOrigin.application])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(output)) + [0x0a]

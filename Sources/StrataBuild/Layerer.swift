@@ -30,6 +30,10 @@ extension Builder {
         public var urls: [String: String]
         public var sourceDateEpoch: Int64?
         public var keepFailed = false
+        /// The application template the layer is built from (its set; recorded in the origin).
+        public var application: String?
+        /// Run every stage even when the layer's ref names a commit of these very inputs.
+        public var rebuild = false
 
         public init(
             base: SHA256Digest, baseName: String, spec: TemplateSpec, add: [String], remove: [String] = [],
@@ -77,6 +81,8 @@ extension Builder {
         public static let add = "add"
         public static let remove = "remove"
         public static let inactive = "inactive"
+        /// The application template (a set with `@base`) the layer was built from.
+        public static let application = "application"
     }
 
     /// Layers `job.add` (and removes `job.remove`) onto the base commit; see the top of this file.
@@ -145,16 +151,13 @@ extension Builder {
             report("layer: \(request) is inactive: the base has \(satisfied)")
         }
         let epoch = job.sourceDateEpoch ?? max(baseCommit.timestamp, lock.newestIndexDate ?? 0)
-        let imported =
-            lock.packages.isEmpty
-            ? ImportStage<P>.Output(packages: [], imported: 0)
-            : try await fetchAndImport(lock, urls: job.urls, with: packager)
         var origin = [
             "target": spec.target, "set": name, "architecture": spec.architecture.debian, "family": spec.family.rawValue,
             LayerOrigin.base: job.baseName, LayerOrigin.baseCommit: job.base.hex,
             LayerOrigin.templateSet: baseCommit.origin[LayerOrigin.templateSet] ?? baseSet,
             LayerOrigin.add: job.add.joined(separator: " "),
         ]
+        if let application = job.application { origin[LayerOrigin.application] = application }
         if !job.remove.isEmpty { origin[LayerOrigin.remove] = job.remove.joined(separator: " ") }
         if !resolution.inactive.isEmpty { origin[LayerOrigin.inactive] = resolution.inactive.keys.sorted().joined(separator: " ") }
         let basePackages = Int(baseCommit.metadata["packages"] ?? "") ?? 0
@@ -162,6 +165,26 @@ extension Builder {
         metadata["packages"] = String(basePackages + lock.packages.count - resolution.removed.count)
         metadata["layered"] = String(lock.packages.count)
         let provenance = Committer.Provenance(ref: ref, origin: origin, metadata: metadata, base: job.base)
+        // An unchanged layer is a lookup, as an unchanged build is: the same base commit,
+        // requests, resolution, template and epoch.
+        if !job.rebuild, let id = try store.ref(ref), let commit = try? store.readCommit(id),
+            commit.parents.first == job.base, commit.lockDigest == SHA256Digest.of(try lock.encoded()),
+            commit.origin == origin, commit.metadata == metadata, commit.timestamp == epoch, store.containsTree(commit.tree)
+        {
+            report("unchanged: \(ref) is this layer of \(job.base.hex.prefix(12)) already; exporting it")
+            let (store, output, format) = (self.store, job.output, job.format)
+            let stats = try await Offload.run { try Self.export(commit, from: store, to: output, format: format, report: { _ in }) }
+            let build = Result(
+                packages: Int(metadata["packages"] ?? "") ?? 0, files: stats.files, bytes: stats.bytes, output: output,
+                outputDigest: stats.digest, commit: id, imported: 0, usedOverlay: false, reused: true)
+            return LayerResult(
+                build: build, ref: ref, name: name, inactive: resolution.inactive, layered: lock.packages,
+                removed: resolution.removed)
+        }
+        let imported =
+            lock.packages.isEmpty
+            ? ImportStage<P>.Output(packages: [], imported: 0)
+            : try await fetchAndImport(lock, urls: job.urls, with: packager)
         let build = try await Offload.run { [spec] in
             try self.layerStages(
                 job, spec: spec, lock: lock, epoch: epoch, base: baseCommit, manifest: manifest, removing: resolution.removed,

@@ -53,7 +53,7 @@ public struct OutputTarget: Sendable, Equatable {
     /// The usual name of a format's file: `base.tar.zst`, or `base` for a directory.
     public static func defaultPath(base: String, format: Builder.OutputFormat) -> String {
         switch format {
-        case .directory: return base
+        case .directory, .storeOnly: return base
         case .tar(let compression): return base + ".tar" + compression.fileExtension
         }
     }
@@ -106,6 +106,7 @@ public struct OutputTarget: Sendable, Equatable {
         let exists = lstat(trimmed, &st) == 0
         let isDirectory = exists && (st.st_mode & S_IFMT) == S_IFDIR
         switch format {
+        case .storeOnly: return
         case .tar:
             if isDirectory { throw StrataError(.invalidInput, "-o \(path) is a directory; a tar output must be a file name") }
             if exists, access(trimmed, W_OK) != 0 { throw StrataError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
@@ -147,6 +148,7 @@ extension Builder.OutputFormat: CustomStringConvertible {
     public var description: String {
         switch self {
         case .directory: return "a directory"
+        case .storeOnly: return "the store only"
         case .tar(.none): return "tar"
         case .tar(let compression): return "tar\(compression.fileExtension)"
         }

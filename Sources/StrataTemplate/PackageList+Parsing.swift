@@ -2,6 +2,7 @@
 // lines are ignored.
 //
 //     @include minbase        # the fully processed list of another set
+//     @base minbase           # an application template: a layer onto the built minbase
 //     ?priority(important)    # a selector, in apt's pattern syntax
 //     less                    # a package
 //     systemd-                # trailing '-': drop it from what was inherited or included
@@ -12,7 +13,7 @@
 import StrataCore
 
 extension PackageList {
-    static let directives = ["@include"]
+    static let directives = ["@include", "@base"]
     static let selectorForms = ["?essential", "?priority"]
 
     /// Parses the text of one list file.
@@ -45,17 +46,17 @@ extension PackageList {
     }
 
     private static func directive(_ words: [String], at location: SourceLocation) throws -> PackageListEntry {
-        guard words[0] == "@include" else {
+        guard directives.contains(words[0]) else {
             throw TemplateError.invalid(
                 at: location, "unknown directive '\(words[0])'" + NameSuggestion.hint(for: words[0], in: directives))
         }
         guard words.count == 2 else {
-            throw TemplateError.invalid(at: location, "@include takes one set name, found \(words.count - 1)")
+            throw TemplateError.invalid(at: location, "\(words[0]) takes one set name, found \(words.count - 1)")
         }
         guard isSetName(words[1]) else {
-            throw TemplateError.invalid(at: location, "invalid set name '\(words[1])' after @include")
+            throw TemplateError.invalid(at: location, "invalid set name '\(words[1])' after \(words[0])")
         }
-        return .include(words[1])
+        return words[0] == "@base" ? .base(words[1]) : .include(words[1])
     }
 
     private static func selector(_ word: String, at location: SourceLocation) throws -> PackageListEntry {

@@ -12,6 +12,8 @@ enum PackageListEntry: Sendable, Equatable {
     case dropSelector(PackageSelector)
     /// `@include SET`
     case include(String)
+    /// `@base SET`: this set is an application template, a layer onto the built SET.
+    case base(String)
 }
 
 /// A package set being built, line by line: the state `*.list` lines act on.
@@ -26,6 +28,10 @@ struct PackageList: Sendable, Equatable {
     /// Where each package and each drop was last written, for messages that find them wrong late
     /// (a name no repository has, a drop that something else pulls back in).
     private(set) var origins: [String: SourceLocation] = [:]
+    /// `@base SET` (the lowest level's wins) and where it was written: the set is an application
+    /// template, layered onto SET's commit (docs/templates.md).
+    var base: String?
+    var baseLocation: SourceLocation?
 
     mutating func add(_ name: String, at location: SourceLocation? = nil) {
         dropped.removeAll { $0 == name }
@@ -61,6 +67,9 @@ struct PackageList: Sendable, Equatable {
         case .select(let selector): select(selector)
         case .dropSelector(let selector): dropSelector(selector)
         case .include: break  // resolved by PackageListResolver, which has the other sets
+        case .base(let set):
+            base = set
+            baseLocation = location
         }
     }
 }

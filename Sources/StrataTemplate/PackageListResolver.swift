@@ -1,7 +1,8 @@
 import StrataCore
 
 /// Resolves a package set of one target: merges its `NAME.list` files across levels and
-/// expands `@include`, detecting cycles.
+/// expands `@include`, detecting cycles; `@base SET` makes the set an application template
+/// (its names are a layer's requests onto SET, which must exist).
 ///
 /// The most general level's file is processed first and each lower level's lines apply on top,
 /// so a lower `foo-` drops an inherited `foo`. `@include SET` inserts SET's result merged across
@@ -23,11 +24,13 @@ struct PackageListResolver {
         try resolve(set, stack: [], includedAt: nil)
     }
 
-    private mutating func resolve(_ set: String, stack: [String], includedAt: SourceLocation?) throws -> PackageList {
+    private mutating func resolve(
+        _ set: String, stack: [String], includedAt: SourceLocation?, by directive: String = "@include"
+    ) throws -> PackageList {
         if let done = resolved[set] { return done }
         if stack.contains(set), let includedAt {
             let chain = (stack + [set]).joined(separator: " -> ")
-            throw TemplateError.invalid(at: includedAt, "@include cycle: \(chain)")
+            throw TemplateError.invalid(at: includedAt, "\(directive) cycle: \(chain)")
         }
         guard let paths = files[set] else {
             let known = files.keys.sorted().joined(separator: ", ")
@@ -35,7 +38,7 @@ struct PackageListResolver {
                 "unknown set '\(set)'" + NameSuggestion.hint(for: set, in: files.keys.sorted())
                 + " (sets: \(known.isEmpty ? "none" : known))"
             if let includedAt {
-                throw TemplateError.notFound(at: includedAt, "@include of " + message)
+                throw TemplateError.notFound(at: includedAt, "\(directive) of " + message)
             }
             throw TemplateError.notFound(at: nil, message)
         }
@@ -44,10 +47,29 @@ struct PackageListResolver {
             let entries = try PackageList.parse(TemplateTree.readText(path), file: path, family: family)
             for entry in entries {
                 if case .include(let other) = entry.value {
-                    list.include(try resolve(other, stack: stack + [set], includedAt: entry.location))
+                    let included = try resolve(other, stack: stack + [set], includedAt: entry.location)
+                    if let base = included.base {
+                        throw TemplateError.invalid(
+                            at: entry.location,
+                            "@include \(other): it is an application template (@base \(base)"
+                                + (included.baseLocation.map { " at \($0)" } ?? "") + "); "
+                                + "include base sets, or name it with @base")
+                    }
+                    list.include(included)
                 } else {
                     list.apply(entry.value, at: entry.location)
                 }
+            }
+        }
+        if let base = list.base {
+            // The base set must exist (and not lead back here); an application template layers
+            // package names onto it, so selectors belong to base sets.
+            _ = try resolve(base, stack: stack + [set], includedAt: list.baseLocation, by: "@base")
+            if let selector = list.selectors.first {
+                throw TemplateError.invalid(
+                    at: list.baseLocation ?? SourceLocation(file: paths.last ?? set),
+                    "set \(set) is an application template (@base \(base)): it takes package names to add "
+                        + "(and name- to remove from the base), not selectors such as \(selector)")
             }
         }
         resolved[set] = list

@@ -26,5 +26,3 @@ struct Located<Value: Sendable>: Sendable {
         self.location = location
     }
 }
-
-extension Located: Equatable where Value: Equatable {}

@@ -15,7 +15,7 @@ extension TemplateSpec {
             format: 1, family: family.rawValue, architecture: architecture.debian, settings: settings,
             repositories: repositories, packages: packages, selectors: selectors.map(\.description),
             dropped: dropped, dummies: dummies, excludes: excludes, cleanup: cleanup,
-            files: Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.digest.hex) }))
+            files: Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0.digest.hex) }), base: base)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
@@ -40,5 +40,7 @@ extension TemplateSpec {
         var excludes: [String]
         var cleanup: [String]
         var files: [String: String]
+        /// Absent (not null) for a base set, so that their digests stay as they were.
+        var base: String?
     }
 }

@@ -35,6 +35,10 @@ public struct TemplateSpec: Sendable, Equatable {
     /// Hooks the command line added (`--customize-hook`, …); the template's own are files
     /// (``customizeHooks()`` gives both, in order). Not in the digest: see CustomizeHook.swift.
     public var hooks: [CustomizeHook] = []
+    /// An application template's base set (`@base minbase`): the set is then a layer onto the
+    /// base's commit, ``packages`` its additions and ``dropped`` the base packages it removes
+    /// (docs/templates.md). In the digest.
+    public var base: String?
 
     public init(
         target: String, set: String, family: PackageFamily, architecture: Architecture,

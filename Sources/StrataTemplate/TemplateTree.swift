@@ -74,6 +74,10 @@ public struct TemplateTree: Sendable {
             selectors: list.selectors, dropped: list.dropped, dummies: merged.dummies, excludes: merged.excludes,
             cleanup: merged.cleanup, configDigest: SHA256Digest.of([UInt8]()), files: files,
             origins: list.origins.mapValues(\.description))
+        if let base = list.base {
+            spec.base = base
+            spec.origins["@base"] = list.baseLocation?.description
+        }
         spec.configDigest = try spec.computeConfigDigest()
         return spec
     }

@@ -84,6 +84,12 @@ extension Strata {
                     CustomizeHook(place: .chroot, name: "--chroot-hook #\($0.offset + 1)", script: $0.element)
                 }
                 let spec = try template.load().addingHooks(extraHooks)
+                if spec.base != nil {
+                    if lock != nil || locked { try Planner.refuseApplication(spec, "built from a lockfile (--lock, --locked)") }
+                    if !extraHooks.isEmpty {
+                        throw StrataError(.invalidInput, "set \(spec.set) is an application template: hooks are not run by layers yet")
+                    }
+                }
                 let lockPath = lock ?? Lockfile.defaultPath(target: spec.target, set: spec.set, architecture: spec.architecture)
                 let base = lockPath.hasSuffix(".lock.json") ? String(lockPath.dropLast(10)) : lockPath
                 let target = try OutputTarget.resolve(
@@ -91,58 +97,91 @@ extension Strata {
                 try Preflight.check(output: target, architecture: spec.architecture)
                 let planner = try storeOptions.planner()
                 try planner.mirrors.check(spec)
-
-                var lockfile: Lockfile
-                if FileManager.default.fileExists(atPath: lockPath) {
-                    lockfile = try Lockfile.read(lockPath)
-                    try lockfile.requireFor(spec, path: lockPath)
-                    if lockfile.configDigest != spec.configDigest {
-                        if locked {
-                            throw StrataError(
-                                .verificationFailed,
-                                "\(lockPath) does not match the template any more (its configuration changed); run `strata lock` or drop --locked")
-                        }
-                        report.line("lock: \(lockPath) is out of date for the template; resolving again")
-                        lockfile = try await planner.resolve(spec, resolveAgain: rebuild).lockfile
-                        try FileSystem.writeAtomically(try lockfile.encoded(), to: lockPath)
-                    } else {
-                        report.note("lock: using \(lockPath) (\(lockfile.ageDescription()))")
-                        if !locked {
-                            report.line("lock: asking the repositories whether newer indexes change it")
-                            report.note("lock: \(await planner.staleness(of: lockfile, for: spec, resolveAgain: rebuild))")
-                        }
-                    }
-                } else {
-                    if locked { throw StrataError(.notFound, "\(lockPath): no lockfile (--locked needs one)") }
-                    report.line("lock: resolving \(spec.target) --set \(spec.set)")
-                    lockfile = try await planner.resolve(spec, resolveAgain: rebuild).lockfile
-                    try FileSystem.writeAtomically(try lockfile.encoded(), to: lockPath)
-                }
-
                 let store = try Store(root: storeOptions.storeRoot)
                 let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
                 // Fetch from the mirrors as resolved now (--mirror), not only where the lock was made.
                 var urls = [String: String]()
                 for repository in spec.repositories { urls[repository.name] = try? planner.mirrors.url(for: repository) }
-                let result = try await builder.build(
-                    spec: spec, lock: lockfile, output: target.path, format: target.format, urls: urls,
-                    sourceDateEpoch: epoch, keepFailed: keepFailed, rebuild: rebuild)
+
+                let result: Builder.Result
+                var what: String
+                if spec.base != nil {
+                    let tree = TemplateTree(root: try TemplateTree.existingRoot(explicit: template.templates))
+                    let (layer, bases) = try await builder.buildApplication(
+                        spec, tree: tree, output: target.path, format: target.format, urls: urls, sourceDateEpoch: epoch,
+                        keepFailed: keepFailed, rebuild: rebuild
+                    ) { baseSpec in
+                        let baseLock = try await lockfile(
+                            for: baseSpec, at: Lockfile.defaultPath(
+                                target: baseSpec.target, set: baseSpec.set, architecture: baseSpec.architecture),
+                            planner: planner, report: report)
+                        return try await builder.build(
+                            spec: baseSpec, lock: baseLock, output: "", format: .storeOnly, urls: urls, sourceDateEpoch: epoch,
+                            keepFailed: keepFailed, rebuild: rebuild
+                        ).commit
+                    }
+                    result = layer.build
+                    let added = layer.layered.map { "\($0.name) \($0.version)" }.joined(separator: ", ")
+                    what = layer.build.reused ? "(unchanged: the committed layer exported), " : "layered onto \(spec.base ?? "") (\(layer.layered.count) added"
+                        + (added.isEmpty ? "" : ": \(added)")
+                        + (layer.removed.isEmpty ? "" : "; removed \(layer.removed.joined(separator: ", "))")
+                        + (layer.inactive.isEmpty ? "" : "; inactive: \(layer.inactive.keys.sorted().joined(separator: ", "))")
+                        + (bases.isEmpty ? "" : "; built first: \(bases.joined(separator: ", "))") + "), "
+                } else {
+                    let lockfile = try await lockfile(for: spec, at: lockPath, planner: planner, report: report)
+                    result = try await builder.build(
+                        spec: spec, lock: lockfile, output: target.path, format: target.format, urls: urls,
+                        sourceDateEpoch: epoch, keepFailed: keepFailed, rebuild: rebuild)
+                    what =
+                        result.reused
+                        ? "(unchanged: the committed tree exported; fetch, import, compose, configure skipped), "
+                        : result.imported == 0
+                            ? "(0 newly imported: every package was already in the store), "
+                            : "(\(result.imported) newly imported), "
+                }
                 let seconds = Date().timeIntervalSince(start)
                 let size = ByteCountFormatter.string(fromByteCount: Int64(result.bytes), countStyle: .file)
                 let digest = result.outputDigest.map { " sha256 \($0.hex)" } ?? ""
                 report.clear()
                 print(
-                    "built \(spec.target) --set \(spec.set) (\(spec.architecture)): \(result.packages) packages "
-                        + (result.reused
-                            ? "(unchanged: the committed tree exported; fetch, import, compose, configure skipped), "
-                            : result.imported == 0
-                                ? "(0 newly imported: every package was already in the store), "
-                                : "(\(result.imported) newly imported), ")
+                    "built \(spec.target) --set \(spec.set) (\(spec.architecture)): \(result.packages) packages \(what)"
                         + "\(result.files) files, \(size), "
                         + "\(String(format: "%.1f", seconds)) s -> \(result.output)\(digest)")
                 let times = report.stageTimes()
                 if !times.isEmpty { report.note("stages: \(times)") }
             } }
+        }
+
+        /// The lockfile `spec` builds from: the one at `lockPath` when it matches the template
+        /// (asking the repositories whether it is stale, unless --locked), else resolved now and
+        /// written there.
+        func lockfile(for spec: TemplateSpec, at lockPath: String, planner: Planner, report: Reporter) async throws -> Lockfile {
+            guard FileManager.default.fileExists(atPath: lockPath) else {
+                if locked { throw StrataError(.notFound, "\(lockPath): no lockfile (--locked needs one)") }
+                report.line("lock: resolving \(spec.target) --set \(spec.set)")
+                let lockfile = try await planner.resolve(spec, resolveAgain: rebuild).lockfile
+                try FileSystem.writeAtomically(try lockfile.encoded(), to: lockPath)
+                return lockfile
+            }
+            var lockfile = try Lockfile.read(lockPath)
+            try lockfile.requireFor(spec, path: lockPath)
+            if lockfile.configDigest != spec.configDigest {
+                if locked {
+                    throw StrataError(
+                        .verificationFailed,
+                        "\(lockPath) does not match the template any more (its configuration changed); run `strata lock` or drop --locked")
+                }
+                report.line("lock: \(lockPath) is out of date for the template; resolving again")
+                lockfile = try await planner.resolve(spec, resolveAgain: rebuild).lockfile
+                try FileSystem.writeAtomically(try lockfile.encoded(), to: lockPath)
+            } else {
+                report.note("lock: using \(lockPath) (\(lockfile.ageDescription()))")
+                if !locked {
+                    report.line("lock: asking the repositories whether newer indexes change it")
+                    report.note("lock: \(await planner.staleness(of: lockfile, for: spec, resolveAgain: rebuild))")
+                }
+            }
+            return lockfile
         }
     }
 }

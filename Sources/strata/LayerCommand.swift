@@ -46,6 +46,9 @@ extension Strata {
         @Flag(help: "When a maintainer script or a later stage fails, keep the tree (mounted) for inspection; `strata gc` removes it.")
         var keepFailed = false
 
+        @Flag(help: "Run every stage even when the layer's ref names a layer of these very inputs (which is otherwise exported as it is).")
+        var rebuild = false
+
         @Flag(name: .shortAndLong, help: "Print only the summary line (and errors).")
         var quiet = false
 
@@ -69,7 +72,7 @@ extension Strata {
                 try await LayerRun(storeOptions: storeOptions, templates: templates, report: report).run(
                     store: store, base: id, baseName: try LayerRun.recordedName(base, resolvedTo: id, in: store),
                     add: names.add, remove: names.remove, name: name, output: output, format: format,
-                    keepFailed: keepFailed)
+                    keepFailed: keepFailed, rebuild: rebuild)
             } }
         }
     }
@@ -147,7 +150,8 @@ extension Strata {
                 }
                 try await run.run(
                     store: store, base: current, baseName: origin.baseName, add: origin.add, remove: origin.remove,
-                    name: status.commit.origin["set"], output: output, format: format, keepFailed: false)
+                    name: status.commit.origin["set"], output: output, format: format, keepFailed: false,
+                    application: status.commit.origin[Builder.LayerOrigin.application])
             } }
         }
     }
@@ -194,7 +198,7 @@ struct LayerRun {
 
     func run(
         store: Store, base: SHA256Digest, baseName: String, add: [String], remove: [String], name: String?,
-        output: String?, format: String?, keepFailed: Bool
+        output: String?, format: String?, keepFailed: Bool, rebuild: Bool = false, application: String? = nil
     ) async throws {
         let start = Date()
         let commit = try store.readCommit(base)
@@ -208,12 +212,20 @@ struct LayerRun {
             store: store, base: base, baseName: baseName, add: add, remove: remove, name: name, output: outputTarget.path,
             format: outputTarget.format, planner: planner)
         job.keepFailed = keepFailed
+        job.application = application
+        job.rebuild = rebuild
         let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
         let result = try await builder.layer(job)
         let seconds = Date().timeIntervalSince(start)
         let size = ByteCountFormatter.string(fromByteCount: Int64(result.build.bytes), countStyle: .file)
         let digest = result.build.outputDigest.map { " sha256 \($0.hex)" } ?? ""
         report.clear()
+        if result.build.reused {
+            print(
+                "layered \(result.ref) onto \(baseName) (\(base.hex.prefix(12))): unchanged (the committed layer exported), "
+                    + "\(String(format: "%.1f", seconds)) s -> \(result.build.output)\(digest)")
+            return
+        }
         let added = result.layered.map { "\($0.name) \($0.version)" }.joined(separator: ", ")
         var what = result.layered.isEmpty ? "nothing layered" : "\(result.layered.count) layered (\(added))"
         if !result.removed.isEmpty { what += ", removed \(result.removed.joined(separator: ", "))" }
@@ -232,7 +244,7 @@ struct LayerRun {
         let planner = try storeOptions.planner()
         let job = try job(
             store: store, base: current, baseName: origin.baseName, add: origin.add, remove: origin.remove,
-            name: status.commit.origin["set"], output: "/dev/null", format: .tar(.none), planner: planner)
+            name: status.commit.origin["set"], output: "", format: .storeOnly, planner: planner)
         let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
         let plan = try await builder.planLayer(job)
         report.clear()

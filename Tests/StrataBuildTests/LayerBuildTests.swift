@@ -204,4 +204,42 @@ struct LayerBuildTests {
             #expect(report.isClean, "\(report.problems)")
         }
     }
+
+    @Test("an application template (@base hooks) builds its missing base first, then layers onto it: byte-identical to the from-scratch set; built again, it is the committed layer exported")
+    func applicationTemplate() async throws {
+        try await Self.withFixture { fixture in
+            try fixture.write("app", "@base hooks\nstrata-plugin\n")
+            let spec = try fixture.spec("app")
+            #expect(spec.base == "hooks" && spec.packages == ["strata-plugin"])
+            let tree = TemplateTree(root: fixture.tree)
+            func build() async throws -> (layer: Builder.LayerResult, builtBases: [String]) {
+                let output = try TemporaryDirectory.make(prefix: "strata-layer-out") + "/app.tar"
+                return try await fixture.builder.buildApplication(
+                    spec, tree: tree, output: output, format: .tar(.none), urls: fixture.urls
+                ) { baseSpec in
+                    let lock = try await DebPackager().resolve(
+                        ResolveRequest(spec: baseSpec, urls: fixture.urls), fetcher: fixture.builder.fetcher
+                    ).lockfile
+                    return try await fixture.builder.build(
+                        spec: baseSpec, lock: lock, output: "", format: .storeOnly, urls: fixture.urls
+                    ).commit
+                }
+            }
+            #expect(try fixture.store.ref("debian/12/hooks/amd64") == nil)
+            let first = try await build()
+            #expect(first.builtBases == ["debian/12/hooks/amd64"])
+            #expect(first.layer.ref == "debian/12/app/amd64" && first.layer.layered.map(\.name) == ["strata-plugin"])
+            let commit = try fixture.store.readCommit(first.layer.build.commit)
+            #expect(commit.origin[Builder.LayerOrigin.application] == "app")
+            #expect(commit.parents.first == (try fixture.store.ref("debian/12/hooks/amd64")))
+
+            let again = try await build()
+            #expect(again.builtBases.isEmpty && again.layer.build.reused, "an unchanged application template was layered again")
+            #expect(again.layer.build.commit == first.layer.build.commit)
+            #expect(again.layer.build.outputDigest == first.layer.build.outputDigest)
+
+            let scratch = try await fixture.build("plugin")
+            #expect(scratch.outputDigest == first.layer.build.outputDigest, "the application template differs from its set built")
+        }
+    }
 }

@@ -106,3 +106,64 @@ struct PackageListTests {
         #expect(!PackageList.isPackageName("foo-", family: .rpm))
     }
 }
+
+@Suite("Application templates (@base)")
+struct ApplicationTemplateTests {
+    @Test("@base makes a set an application template: its names are additions, its drops removals; a lower level's @base wins")
+    func base() throws {
+        let fixture = try TreeFixture()
+        try fixture.write("demo/config/minbase.list", "apt\nnano\n")
+        try fixture.write("demo/config/small.list", "@include minbase\nnano-\n")
+        try fixture.write("demo/config/web.list", "@base minbase\nnginx\nnano-  # from the base\n")
+        try fixture.write("demo/1/config/web.list", "@base small\ncertbot\n")
+        let spec = try fixture.load("web")
+        #expect(spec.base == "small")
+        #expect(spec.packages == ["nginx", "certbot"])
+        #expect(spec.dropped == ["nano"])
+        #expect(spec.origins["@base"] == fixture.path("demo/1/config/web.list") + ":1")
+        #expect(try fixture.load("minbase").base == nil)
+    }
+
+    @Test("@base is in the configuration digest; a base set's digest does not change by what names it")
+    func digest() throws {
+        let fixture = try TreeFixture()
+        try fixture.write("demo/config/minbase.list", "apt\n")
+        try fixture.write("demo/config/other.list", "apt\n")
+        try fixture.write("demo/config/plain.list", "nginx\n")
+        try fixture.write("demo/config/web.list", "@base minbase\nnginx\n")
+        let before = try fixture.load("minbase").configDigest
+        try fixture.write("demo/config/web2.list", "@base other\nnginx\n")
+        #expect(try fixture.load("minbase").configDigest == before)
+        #expect(try fixture.load("web").configDigest != fixture.load("web2").configDigest)
+        #expect(try fixture.load("web").configDigest != fixture.load("plain").configDigest)
+    }
+
+    @Test("an unknown base, a @base cycle, a selector in an application template and an @include of one are errors at their line")
+    func errors() throws {
+        let fixture = try TreeFixture()
+        try fixture.write("demo/config/minbase.list", "?essential\napt\n")
+        try fixture.write("demo/config/web.list", "@base minbsae\nnginx\n")
+        let unknown = expectFailure(.notFound) { try fixture.load("web") }
+        #expect(unknown.hasPrefix(fixture.path("demo/config/web.list") + ":1: @base of unknown set 'minbsae'"), "\(unknown)")
+        #expect(unknown.contains("did you mean 'minbase'"), "\(unknown)")
+
+        try fixture.write("demo/config/a.list", "@base b\nx1\n")
+        try fixture.write("demo/config/b.list", "@base a\nx2\n")
+        let cycle = expectFailure(.invalidInput) { try fixture.load("a") }
+        #expect(cycle == fixture.path("demo/config/b.list") + ":1: @base cycle: a -> b -> a", "\(cycle)")
+
+        try fixture.write("demo/config/sel.list", "@base minbase\n?priority(important)\n")
+        let selector = expectFailure(.invalidInput) { try fixture.load("sel") }
+        #expect(selector.contains("sel.list:1: set sel is an application template (@base minbase)"), "\(selector)")
+        #expect(selector.contains("not selectors such as ?priority(important)"), "\(selector)")
+
+        try fixture.write("demo/config/web.list", "@base minbase\nnginx\n")
+        try fixture.write("demo/config/mix.list", "@include web\n")
+        let include = expectFailure(.invalidInput) { try fixture.load("mix") }
+        #expect(include.hasPrefix(fixture.path("demo/config/mix.list") + ":1: @include web: it is an application template"), "\(include)")
+
+        try fixture.write("demo/config/two.list", "@base minbase extra\n")
+        let words = expectFailure(.invalidInput) { try fixture.load("two") }
+        #expect(words.hasSuffix(":1: @base takes one set name, found 2"), "\(words)")
+    }
+}

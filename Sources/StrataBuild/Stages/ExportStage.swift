@@ -23,6 +23,7 @@ enum Exporter {
     static func export(
         root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>
     ) throws -> ExportStats {
+        if format == .storeOnly { return ExportStats(files: 0, bytes: 0, digest: nil) }
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
         let directory = (target as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -33,7 +34,7 @@ enum Exporter {
                     root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
                     hardlinks: hardlinks)
             }
-        case .directory:
+        case .directory, .storeOnly:
             // Checked again now (the check before downloading was minutes ago): a new path, or a
             // real directory (not a symlink); only the names this copy adds are removed on failure.
             var st = stat()
