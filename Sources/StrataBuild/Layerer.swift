@@ -207,7 +207,7 @@ extension Builder {
         defer { if !kept { scratch.remove() } }
         do {
             report("checkout: the base's tree \(base.tree.hex.prefix(12)) into \(scratch.lower)")
-            let checkout = try Checkout(store: store).run(tree: base.tree, into: scratch.lower)
+            let checkout = try Checkout(store: store).run(tree: base.tree, manifest: manifest, into: scratch.lower)
             report("compose: \(packages.count) packages over the base")
             let composed = try ComposeStage(layout: packager.layout, excludes: spec.excludes, deferSymlinks: true)
                 .run(packages, root: scratch.lower)

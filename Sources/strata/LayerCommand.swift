@@ -69,7 +69,9 @@ extension Strata {
                 let names = (
                     add: try TemplateSpec.packageNames(add, option: "--add"),
                     remove: try TemplateSpec.packageNames(remove, option: "--remove"))
-                try await LayerRun(storeOptions: storeOptions, templates: templates, report: report).run(
+                let run = LayerRun(storeOptions: storeOptions, templates: templates, report: report)
+                if let name { try run.refuseName(name, base: try store.readCommit(id), in: store) }
+                try await run.run(
                     store: store, base: id, baseName: try LayerRun.recordedName(base, resolvedTo: id, in: store),
                     add: names.add, remove: names.remove, name: name, output: output, format: format,
                     keepFailed: keepFailed, rebuild: rebuild)
@@ -172,6 +174,26 @@ struct LayerRun {
             return name
         }
         return id.hex
+    }
+
+    /// `--as NAME` may not take the ref of a template set of the tree (an application template's
+    /// is `strata build`'s) or of a commit that is not a layer: the layer would replace it.
+    func refuseName(_ name: String, base: Commit, in store: Store) throws {
+        guard let target = base.origin["target"], let architecture = base.origin["architecture"] else { return }
+        let tree = TemplateTree(root: try TemplateTree.existingRoot(explicit: templates))
+        if try tree.sets(target: target, architecture: Architecture.parse(architecture)).contains(name) {
+            throw StrataError(
+                .invalidInput,
+                "--as \(name): \(target) has a template set of that name; its ref \(target)/\(name)/\(architecture) is the set's "
+                    + "(name the layer otherwise, or write the set as an application template: @base in \(name).list)")
+        }
+        let ref = "\(target)/\(name)/\(architecture)"
+        if let existing = try store.ref(ref), store.containsCommit(existing),
+            try store.readCommit(existing).origin[Builder.LayerOrigin.base] == nil
+        {
+            throw StrataError(
+                .invalidInput, "--as \(name): \(ref) names a template built with `strata build`, not a layer; name the layer otherwise")
+        }
     }
 
     /// The base template's spec, from the template tree, by what the base commit records.

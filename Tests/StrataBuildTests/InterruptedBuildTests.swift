@@ -81,4 +81,58 @@ struct InterruptedBuildTests {
         #expect(try SHA256Digest.of(file: "\(dir)/a.tar") == SHA256Digest.of(file: "\(dir)/b.tar"))
         #expect(try Store(root: "\(dir)/store").fsck().isClean)
     }
+
+    @Test("a layer killed with SIGKILL at several points leaves fsck clean and the base intact; the next layer gives identical output")
+    func killedLayer() async throws {
+        let served = try await LocalMirror.shared.minbase()
+        let key = try await TestGPGKey.archive()
+        let repo = try await DebFixtureRepo.build(
+            packages: BuildFixture.extras, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
+        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            let tree = try BuildFixture.tree(
+                extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\nstrata-hooks\n")
+            let dir = try TemporaryDirectory.make(prefix: "strata-kill-layer")
+            let store = "\(dir)/store"
+            let mirrors = served.localLock.repositories.flatMap { repository -> [String] in
+                ["--mirror", "\(repository.name == "security" ? "debian-security" : "debian")=\(repository.url)"]
+            }
+            let common = ["--templates", tree, "--store", store, "-q"] + mirrors
+            let base = try await Shell.run(
+                Self.executable, ["build", "debian/12", "--set", "test", "--lock", "\(dir)/test.lock.json", "-o", "\(dir)/base.tar"] + common,
+                timeout: .seconds(600))
+            #expect(base.exitCode == 0, "\(base.errorOutput)")
+            let baseCommit = try Store(root: store).ref("debian/12/test/amd64")
+            // --as may not take a template set's ref (the layer would replace the set's commit).
+            let taken = try await Shell.run(
+                Self.executable, ["layer", "debian/12/test/amd64", "--add", "strata-plugin", "--as", "minbase"] + common,
+                timeout: .seconds(120), check: false)
+            #expect(taken.exitCode != 0 && taken.errorOutput.contains("--as minbase: debian/12 has a template set of that name"), "\(taken.errorOutput)")
+            let layer = { (output: String) in
+                ["layer", "debian/12/test/amd64", "--add", "strata-plugin,strata-demo", "--remove", "apt", "--as", "app",
+                    "--rebuild", "-o", output] + common
+            }
+            let reference = try await Shell.run(Self.executable, layer("\(dir)/reference.tar"), timeout: .seconds(600))
+            #expect(reference.exitCode == 0, "\(reference.errorOutput)")
+            for delay in [0.2, 0.7, 1.2, 1.8, 2.6] {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: Self.executable)
+                process.arguments = layer("\(dir)/killed.tar")
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                try await Task.sleep(for: .milliseconds(300))  // let orphaned script processes settle
+                let report = try Store(root: store).fsck()
+                #expect(report.isClean, "after SIGKILL at \(delay) s: \(report.problems.prefix(5))")
+                #expect(try Store(root: store).ref("debian/12/test/amd64") == baseCommit, "the base ref moved")
+            }
+            let final = try await Shell.run(Self.executable, layer("\(dir)/final.tar"), timeout: .seconds(600))
+            #expect(final.exitCode == 0, "\(final.errorOutput)")
+            #expect(try SHA256Digest.of(file: "\(dir)/final.tar") == SHA256Digest.of(file: "\(dir)/reference.tar"))
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(store)/tmp").filter { $0.hasPrefix("build-") }
+            #expect(leftovers.isEmpty, "abandoned scratch directories are cleaned by the next run: \(leftovers)")
+        }
+    }
 }

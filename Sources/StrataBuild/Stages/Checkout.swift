@@ -22,7 +22,11 @@ struct Checkout {
 
     /// Lays the tree `tree` out under the empty directory `root`.
     func run(tree id: SHA256Digest, into root: String) throws -> Output {
-        let manifest = try store.readTree(id)
+        try run(tree: id, manifest: try store.readTree(id), into: root)
+    }
+
+    /// Lays out `manifest`, tree `id` as read already (a layer's plan has it).
+    func run(tree id: SHA256Digest, manifest: TreeManifest, into root: String) throws -> Output {
         // No folding here: the manifest's paths are the tree's own.
         var composer = try Composer(root: root, layout: TreeLayout(mergedDirectories: []))
         defer { composer.close() }
