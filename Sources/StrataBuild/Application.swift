@@ -45,8 +45,10 @@ extension Builder {
         var job = LayerJob(
             base: base, baseName: baseRef, spec: spec, add: spec.packages, remove: spec.dropped, name: spec.set,
             output: output, format: format, urls: urls, sourceDateEpoch: sourceDateEpoch, keepFailed: keepFailed)
-        job.application = spec.set
+        // The list's own name: `--include` makes the set `web+curl`, but the list is web's.
+        job.application = String(spec.set.prefix { $0 != "+" })
         job.rebuild = rebuild
+        job.removalsMayBeGone = true
         return (try await layer(job), built)
     }
 }

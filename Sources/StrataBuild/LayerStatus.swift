@@ -29,6 +29,8 @@ public struct LayerStatus: Sendable {
         public var activeAgain: [String]
         /// Requests layered now that the new base has: an upgrade leaves them inactive.
         public var nowInactive: [String: String]
+        /// Removals the new base has no package for: an upgrade has nothing to remove.
+        public var alreadyGone: [String]
     }
 
     public let id: SHA256Digest
@@ -109,7 +111,8 @@ public struct LayerStatus: Sendable {
         for name in layer.add where !inactive.contains(name) {
             if let version = new[name] { nowInactive[name] = "\(name) \(version)" }
         }
-        return BaseChange(packages: packages, activeAgain: activeAgain, nowInactive: nowInactive)
+        let alreadyGone = layer.remove.filter { new[$0] == nil }
+        return BaseChange(packages: packages, activeAgain: activeAgain, nowInactive: nowInactive, alreadyGone: alreadyGone)
     }
 
     public var text: String {
@@ -147,6 +150,7 @@ public struct LayerStatus: Sendable {
             for (name, has) in change.nowInactive.sorted(by: { $0.key < $1.key }) {
                 lines.append("  upgrade leaves \(name) inactive (the new base has \(has))")
             }
+            for name in change.alreadyGone { lines.append("  upgrade has no \(name) to remove (the new base does not have it)") }
             lines.append("  `strata upgrade \(ref ?? id.hex) --dry-run` resolves what the layer would change")
         }
         return lines.joined(separator: "\n")
@@ -164,6 +168,7 @@ public struct LayerStatus: Sendable {
             var packages: [String]?
             var activeAgain: [String]?
             var nowInactive: [String: String]?
+            var alreadyGone: [String]?
         }
         struct Output: Encodable {
             var ref: String?
@@ -186,7 +191,8 @@ public struct LayerStatus: Sendable {
             base: layer.map {
                 Base(
                     ref: $0.baseName, commit: $0.baseCommit.hex, current: $0.currentBase?.hex, moved: $0.moved,
-                    packages: baseChange?.packages, activeAgain: baseChange?.activeAgain, nowInactive: baseChange?.nowInactive)
+                    packages: baseChange?.packages, activeAgain: baseChange?.activeAgain, nowInactive: baseChange?.nowInactive,
+                    alreadyGone: baseChange?.alreadyGone)
             },
             requested: layer?.add, removed: layer?.remove, inactive: layer?.inactive, layered: layer == nil ? nil : packages,
             application: commit.origin[Builder.LayerOrigin.application])

@@ -34,6 +34,9 @@ extension Builder {
         public var application: String?
         /// Run every stage even when the layer's ref names a commit of these very inputs.
         public var rebuild = false
+        /// A removal the base has no package for is satisfied (reported), not an error: for an
+        /// application template's `name-` lines and for `upgrade` onto a base that dropped it.
+        public var removalsMayBeGone = false
 
         public init(
             base: SHA256Digest, baseName: String, spec: TemplateSpec, add: [String], remove: [String] = [],
@@ -120,9 +123,17 @@ extension Builder {
         let ref = Committer.ref(for: spec)
         try Store.validateRefName(ref)
         let readBase = Self.readBase(manifest, in: store)
+        var remove = job.remove
+        if job.removalsMayBeGone, !remove.isEmpty {
+            let installed = try packager.installedPackages(readBase: readBase)
+            for name in remove where installed[name] == nil {
+                report("layer: \(job.spec.origin(of: name))\(name)-: the base has no \(name); nothing to remove")
+            }
+            remove = remove.filter { installed[$0] != nil }
+        }
         report("layer: resolving onto \(job.baseName) (\(job.base.hex.prefix(12)))")
         let resolution = try await packager.resolveLayer(
-            LayerRequest(resolve: ResolveRequest(spec: spec, urls: job.urls), add: job.add, remove: job.remove, readBase: readBase),
+            LayerRequest(resolve: ResolveRequest(spec: spec, urls: job.urls), add: job.add, remove: remove, readBase: readBase),
             fetcher: fetcher)
         return LayerPlan(ref: ref, name: name, spec: spec, resolution: resolution, base: baseCommit, manifest: manifest)
     }

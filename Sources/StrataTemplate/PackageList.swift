@@ -32,6 +32,9 @@ struct PackageList: Sendable, Equatable {
     /// template, layered onto SET's commit (docs/templates.md).
     var base: String?
     var baseLocation: SourceLocation?
+    /// Where each selector was written, or the `@include` that brought it: an application
+    /// template refuses selectors at that line.
+    private(set) var selectorOrigins: [PackageSelector: SourceLocation] = [:]
 
     mutating func add(_ name: String, at location: SourceLocation? = nil) {
         dropped.removeAll { $0 == name }
@@ -45,8 +48,9 @@ struct PackageList: Sendable, Equatable {
         if let location { origins[name] = location }
     }
 
-    mutating func select(_ selector: PackageSelector) {
+    mutating func select(_ selector: PackageSelector, at location: SourceLocation? = nil) {
         if !selectors.contains(selector) { selectors.append(selector) }
+        if let location { selectorOrigins[selector] = location }
     }
 
     mutating func dropSelector(_ selector: PackageSelector) {
@@ -54,17 +58,17 @@ struct PackageList: Sendable, Equatable {
     }
 
     /// `@include`: the other set's result, applied as if its lines were written here.
-    mutating func include(_ other: PackageList) {
+    mutating func include(_ other: PackageList, at location: SourceLocation? = nil) {
         for name in other.dropped { drop(name, at: other.origins[name]) }
         for name in other.packages { add(name, at: other.origins[name]) }
-        for selector in other.selectors { select(selector) }
+        for selector in other.selectors { select(selector, at: location) }
     }
 
     mutating func apply(_ entry: PackageListEntry, at location: SourceLocation? = nil) {
         switch entry {
         case .add(let name): add(name, at: location)
         case .drop(let name): drop(name, at: location)
-        case .select(let selector): select(selector)
+        case .select(let selector): select(selector, at: location)
         case .dropSelector(let selector): dropSelector(selector)
         case .include: break  // resolved by PackageListResolver, which has the other sets
         case .base(let set):

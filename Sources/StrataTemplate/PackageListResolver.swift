@@ -55,7 +55,7 @@ struct PackageListResolver {
                                 + (included.baseLocation.map { " at \($0)" } ?? "") + "); "
                                 + "include base sets, or name it with @base")
                     }
-                    list.include(included)
+                    list.include(included, at: entry.location)
                 } else {
                     list.apply(entry.value, at: entry.location)
                 }
@@ -66,10 +66,13 @@ struct PackageListResolver {
             // package names onto it, so selectors belong to base sets.
             _ = try resolve(base, stack: stack + [set], includedAt: list.baseLocation, by: "@base")
             if let selector = list.selectors.first {
+                let at = list.selectorOrigins[selector] ?? list.baseLocation ?? SourceLocation(file: paths.last ?? set)
                 throw TemplateError.invalid(
-                    at: list.baseLocation ?? SourceLocation(file: paths.last ?? set),
-                    "set \(set) is an application template (@base \(base)): it takes package names to add "
-                        + "(and name- to remove from the base), not selectors such as \(selector)")
+                    at: at,
+                    "set \(set) is an application template (@base \(base)"
+                        + (list.baseLocation.map { " at \($0)" } ?? "") + "): it takes package names to add "
+                        + "(and name- to remove from the base), not selectors such as \(selector) (written or @included here); "
+                        + "list the packages, or make a set with the selectors its @base")
             }
         }
         resolved[set] = list

@@ -152,7 +152,7 @@ extension Strata {
                 }
                 try await run.run(
                     store: store, base: current, baseName: origin.baseName, add: origin.add, remove: origin.remove,
-                    name: status.commit.origin["set"], output: output, format: format, keepFailed: false,
+                    name: status.commit.origin["set"], output: output, format: format, keepFailed: false, upgrade: true,
                     application: status.commit.origin[Builder.LayerOrigin.application])
             } }
         }
@@ -205,22 +205,46 @@ struct LayerRun {
         return try tree.load(target: target, set: set, architecture: Architecture.parse(architecture))
     }
 
+    /// The job of a layer onto `base`. An upgrade accepts removals the new base has no package
+    /// for; an upgrade of an application template's layer takes its requests from the list now
+    /// (as `strata build --set APP` does), onto the base it recorded.
     func job(
         store: Store, base: SHA256Digest, baseName: String, add: [String], remove: [String], name: String?,
-        output: String, format: Builder.OutputFormat, planner: Planner
+        output: String, format: Builder.OutputFormat, planner: Planner, upgrade: Bool = false, application: String? = nil
     ) throws -> Builder.LayerJob {
-        let spec = try baseSpec(try store.readCommit(base))
+        var spec = try baseSpec(try store.readCommit(base))
+        var (add, remove) = (add, remove)
+        if let application {
+            let tree = TemplateTree(root: try TemplateTree.existingRoot(explicit: templates))
+            let list = try tree.load(target: spec.target, set: application, architecture: spec.architecture)
+            guard let listBase = list.base else {
+                throw StrataError(.invalidInput, "\(application) is no longer an application template (its list has no @base); `strata build` it")
+            }
+            let listBaseRef = "\(spec.target)/\(listBase)/\(spec.architecture.debian)"
+            guard listBaseRef == baseName else {
+                throw StrataError(
+                    .invalidInput,
+                    "\(list.origins["@base"] ?? application): the list now says @base \(listBase), the layer is on \(baseName); "
+                        + "`strata build \(spec.target) --set \(application)` layers it onto \(listBaseRef)")
+            }
+            spec = list
+            (add, remove) = (list.packages, list.dropped)
+        }
         try planner.mirrors.check(spec)
         var urls = [String: String]()
         for repository in spec.repositories { urls[repository.name] = try planner.mirrors.url(for: repository) }
-        return Builder.LayerJob(
+        var job = Builder.LayerJob(
             base: base, baseName: baseName, spec: spec, add: add, remove: remove, name: name, output: output,
             format: format, urls: urls, sourceDateEpoch: try SourceDateEpoch.fromEnvironment())
+        job.application = application
+        job.removalsMayBeGone = upgrade
+        return job
     }
 
     func run(
         store: Store, base: SHA256Digest, baseName: String, add: [String], remove: [String], name: String?,
-        output: String?, format: String?, keepFailed: Bool, rebuild: Bool = false, application: String? = nil
+        output: String?, format: String?, keepFailed: Bool, rebuild: Bool = false, upgrade: Bool = false,
+        application: String? = nil
     ) async throws {
         let start = Date()
         let commit = try store.readCommit(base)
@@ -232,9 +256,8 @@ struct LayerRun {
         let planner = try storeOptions.planner()
         var job = try job(
             store: store, base: base, baseName: baseName, add: add, remove: remove, name: name, output: outputTarget.path,
-            format: outputTarget.format, planner: planner)
+            format: outputTarget.format, planner: planner, upgrade: upgrade, application: application)
         job.keepFailed = keepFailed
-        job.application = application
         job.rebuild = rebuild
         let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
         let result = try await builder.layer(job)
@@ -266,7 +289,8 @@ struct LayerRun {
         let planner = try storeOptions.planner()
         let job = try job(
             store: store, base: current, baseName: origin.baseName, add: origin.add, remove: origin.remove,
-            name: status.commit.origin["set"], output: "", format: .storeOnly, planner: planner)
+            name: status.commit.origin["set"], output: "", format: .storeOnly, planner: planner, upgrade: true,
+            application: status.commit.origin[Builder.LayerOrigin.application])
         let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
         let plan = try await builder.planLayer(job)
         report.clear()

@@ -27,6 +27,23 @@ struct InterruptedBuildTests {
             "--store", store, "-o", output, "-q"] + mirrors
     }
 
+    /// Runs strata with `arguments` and kills it with SIGKILL after `delay` seconds; it must
+    /// still be running then (else the delay tests nothing) and die of the signal.
+    static func kill(after delay: Double, _ arguments: [String]) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+        #expect(process.isRunning, "strata \(arguments.first ?? "") finished before the SIGKILL at \(delay) s")
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "not killed at \(delay) s")
+        try await Task.sleep(for: .milliseconds(300))  // let orphaned script processes settle
+    }
+
     static func lockFile() async throws -> String {
         let served = try await LocalMirror.shared.minbase()
         let path = try TemporaryDirectory.make(prefix: "strata-lock") + "/minbase.lock.json"
@@ -44,16 +61,7 @@ struct InterruptedBuildTests {
         #expect(reference.exitCode == 0)
         let store = "\(dir)/store"
         for delay in [0.3, 1.5, 4.0, 8.0] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.executable)
-            process.arguments = try await Self.arguments(lock: lock, store: store, output: "\(dir)/killed.tar")
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            try await Task.sleep(for: .milliseconds(300))  // let orphaned script processes settle
+            try await Self.kill(after: delay, try await Self.arguments(lock: lock, store: store, output: "\(dir)/killed.tar"))
             let report = try Store(root: store).fsck()
             #expect(report.isClean, "after SIGKILL at \(delay) s: \(report.problems.prefix(5))")
         }
@@ -114,16 +122,7 @@ struct InterruptedBuildTests {
             let reference = try await Shell.run(Self.executable, layer("\(dir)/reference.tar"), timeout: .seconds(600))
             #expect(reference.exitCode == 0, "\(reference.errorOutput)")
             for delay in [0.2, 0.7, 1.2, 1.8, 2.6] {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: Self.executable)
-                process.arguments = layer("\(dir)/killed.tar")
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                try await Task.sleep(for: .milliseconds(300))  // let orphaned script processes settle
+                try await Self.kill(after: delay, layer("\(dir)/killed.tar"))
                 let report = try Store(root: store).fsck()
                 #expect(report.isClean, "after SIGKILL at \(delay) s: \(report.problems.prefix(5))")
                 #expect(try Store(root: store).ref("debian/12/test/amd64") == baseCommit, "the base ref moved")

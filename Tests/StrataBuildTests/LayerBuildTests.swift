@@ -140,6 +140,8 @@ struct LayerBuildTests {
             let plugin = try await fixture.layer("debian/12/hooks/amd64", add: ["strata-plugin", "strata-orig"], as: "plugin")
             #expect(plugin.layered.map(\.name) == ["strata-plugin"])
             #expect(plugin.inactive.keys.sorted() == ["strata-orig"])
+            let noOrig = try await fixture.layer("debian/12/hooks/amd64", add: [], remove: ["strata-orig"], as: "noorig")
+            #expect(noOrig.removed == ["strata-orig"])
 
             // A refused removal names the chain; the store is unchanged by it.
             let refs = try fixture.store.refs()
@@ -192,6 +194,18 @@ struct LayerBuildTests {
                 let upgraded = try await fixture.builder.layer(job)
                 #expect(Set(upgraded.layered.map(\.name)) == ["strata-plugin", "strata-orig"])
                 #expect(try fixture.store.readCommit(upgraded.build.commit).parents.first == newBase.commit)
+                // A removal the new base no longer needs: status says so, the upgrade removes nothing.
+                let noOrigStatus = try LayerStatus(store: fixture.store, name: "debian/12/noorig/amd64", packagers: .testing)
+                #expect(noOrigStatus.baseChange?.alreadyGone == ["strata-orig"])
+                var noOrigJob = try fixture.job("debian/12/hooks/amd64", add: [], remove: ["strata-orig"], as: "noorig", urls: urls)
+                noOrigJob.removalsMayBeGone = true
+                let noOrigUpgraded = try await fixture.builder.layer(noOrigJob)
+                #expect(noOrigUpgraded.removed.isEmpty && noOrigUpgraded.layered.isEmpty)
+                let strict = await #expect(throws: StrataError.self) {
+                    try await fixture.layer("debian/12/hooks/amd64", add: [], remove: ["strata-orig"], as: "noorig2", urls: urls)
+                }
+                #expect(strict?.message.contains("the base has no package 'strata-orig' installed") == true)
+
                 let after = try LayerStatus(store: fixture.store, name: "debian/12/plugin/amd64", packagers: .testing)
                 #expect(after.layer?.moved == false && after.layer?.inactive == [] && after.baseChange == nil)
 
@@ -208,9 +222,10 @@ struct LayerBuildTests {
     @Test("an application template (@base hooks) builds its missing base first, then layers onto it: byte-identical to the from-scratch set; built again, it is the committed layer exported")
     func applicationTemplate() async throws {
         try await Self.withFixture { fixture in
-            try fixture.write("app", "@base hooks\nstrata-plugin\n")
+            // strata-orig- names a package the base does not have: nothing to remove, reported.
+            try fixture.write("app", "@base hooks\nstrata-plugin\nstrata-orig-\n")
             let spec = try fixture.spec("app")
-            #expect(spec.base == "hooks" && spec.packages == ["strata-plugin"])
+            #expect(spec.base == "hooks" && spec.packages == ["strata-plugin"] && spec.dropped == ["strata-orig"])
             let tree = TemplateTree(root: fixture.tree)
             func build() async throws -> (layer: Builder.LayerResult, builtBases: [String]) {
                 let output = try TemporaryDirectory.make(prefix: "strata-layer-out") + "/app.tar"

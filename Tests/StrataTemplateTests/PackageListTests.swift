@@ -124,7 +124,17 @@ struct ApplicationTemplateTests {
         #expect(try fixture.load("minbase").base == nil)
     }
 
-    @Test("@base is in the configuration digest; a base set's digest does not change by what names it")
+    @Test("an @include of a set of package names adds them to an application template's requests")
+    func includeNames() throws {
+        let fixture = try TreeFixture()
+        try fixture.write("demo/config/minbase.list", "?essential\napt\n")
+        try fixture.write("demo/config/tools.list", "curl\nwget\n")
+        try fixture.write("demo/config/web.list", "@base minbase\nnginx\n@include tools\n")
+        let spec = try fixture.load("web")
+        #expect(spec.base == "minbase" && spec.packages == ["nginx", "curl", "wget"] && spec.selectors.isEmpty)
+    }
+
+    @Test("@base is in the configuration digest; a base set's digest does not depend on the application sets naming it")
     func digest() throws {
         let fixture = try TreeFixture()
         try fixture.write("demo/config/minbase.list", "apt\n")
@@ -154,8 +164,16 @@ struct ApplicationTemplateTests {
 
         try fixture.write("demo/config/sel.list", "@base minbase\n?priority(important)\n")
         let selector = expectFailure(.invalidInput) { try fixture.load("sel") }
-        #expect(selector.contains("sel.list:1: set sel is an application template (@base minbase)"), "\(selector)")
+        #expect(
+            selector.hasPrefix(fixture.path("demo/config/sel.list") + ":2: set sel is an application template (@base minbase at "),
+            "\(selector)")
         #expect(selector.contains("not selectors such as ?priority(important)"), "\(selector)")
+
+        // A selector an @include brings is refused at that @include.
+        try fixture.write("demo/config/inc.list", "@base minbase\nnginx\n@include minbase\n")
+        let included = expectFailure(.invalidInput) { try fixture.load("inc") }
+        #expect(included.hasPrefix(fixture.path("demo/config/inc.list") + ":3: set inc is an application template"), "\(included)")
+        #expect(included.contains("such as ?essential"), "\(included)")
 
         try fixture.write("demo/config/web.list", "@base minbase\nnginx\n")
         try fixture.write("demo/config/mix.list", "@include web\n")
