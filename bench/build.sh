@@ -40,27 +40,10 @@ BENCH=build
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- lockfiles ------------------------------------------------------------------------------------
-SET_ARGS=(--arch "$ARCH" --templates "$REPO/templates")
 L_MIN=$TMP/minbase.lock.json
 L_STD=$TMP/standard.lock.json
 rewrite_lock "$LOCK" "$L_MIN" "$LOOP/0" "$LOOP/1"
-say "setup: strata lock $TARGET --set standard against the local server (the minbase lockfile's indexes)"
-mkdir -p "$TMP/setup-store"
-"$S" lock "$TARGET" --set standard "${SET_ARGS[@]}" --store "$TMP/setup-store" "${MIRROR_ARGS[@]}" \
-    -o "$TMP/standard.orig.lock.json" >&2
-rewrite_lock "$TMP/standard.orig.lock.json" "$L_STD" "$LOOP/0" "$LOOP/1"
-rm -rf "$TMP/setup-store"
-
-missing=$(place_files "$L_STD")
-if [[ -n $missing ]]; then
-    say "setup: the store lacks $(wc -l <<<"$missing") packages of standard: one untimed 'strata build --set standard' against the lockfile's mirrors fetches them into $SRC_STORE"
-    rewrite_lock "$L_STD" "$TMP/standard.real.lock.json" "${URLS[0]}" "${URLS[1]}"
-    "$S" build "$TARGET" --set standard "${SET_ARGS[@]}" --store "$SRC_STORE" "${REAL_MIRROR_ARGS[@]}" \
-        --lock "$TMP/standard.real.lock.json" --locked -o "$TMP/out/setup.tar" >&2
-    rm -f "$TMP/out/setup.tar"
-    missing=$(place_files "$L_STD")
-    [[ -z $missing ]] || die "the store still lacks $(wc -l <<<"$missing") files of the standard lockfile"
-fi
+lock_served "$L_STD" standard --set standard
 
 # --- the commands ---------------------------------------------------------------------------------
 # Both tools stamp files with the newest index date of the lockfile (strata's default).

@@ -34,26 +34,10 @@ ADD=${ADD:-curl}
 [[ $ADD =~ ^[a-z0-9][a-z0-9+.-]+$ ]] || die "ADD must be a Debian package name, not '$ADD'"
 
 # --- lockfiles ------------------------------------------------------------------------------------
-SET_ARGS=(--arch "$ARCH" --templates "$REPO/templates")
 L_MIN=$TMP/minbase.lock.json
 L_INC=$TMP/include.lock.json
 rewrite_lock "$LOCK" "$L_MIN" "$LOOP/0" "$LOOP/1"
-say "setup: strata lock $TARGET --set minbase --include $ADD against the local server"
-mkdir -p "$TMP/setup-store"
-"$S" lock "$TARGET" --set minbase --include "$ADD" "${SET_ARGS[@]}" --store "$TMP/setup-store" "${MIRROR_ARGS[@]}" \
-    -o "$TMP/include.orig.lock.json" >&2
-rewrite_lock "$TMP/include.orig.lock.json" "$L_INC" "$LOOP/0" "$LOOP/1"
-rm -rf "$TMP/setup-store"
-missing=$(place_files "$L_INC")
-if [[ -n $missing ]]; then
-    say "setup: the store lacks $(wc -l <<<"$missing") packages of minbase+$ADD: one untimed build against the lockfile's mirrors fetches them into $SRC_STORE"
-    rewrite_lock "$L_INC" "$TMP/include.real.lock.json" "${URLS[0]}" "${URLS[1]}"
-    "$S" build "$TARGET" --set minbase --include "$ADD" "${SET_ARGS[@]}" --store "$SRC_STORE" "${REAL_MIRROR_ARGS[@]}" \
-        --lock "$TMP/include.real.lock.json" --locked -o "$TMP/out/setup.tar" >&2
-    rm -f "$TMP/out/setup.tar"
-    missing=$(place_files "$L_INC")
-    [[ -z $missing ]] || die "the store still lacks $(wc -l <<<"$missing") files of the minbase+$ADD lockfile"
-fi
+lock_served "$L_INC" "minbase+$ADD" --set minbase --include "$ADD"
 layered=$(join -v 1 <(jq -r '.packages[].name' "$L_INC" | sort) <(jq -r '.packages[].name' "$L_MIN" | sort) | tr '\n' ' ')
 
 # --- the commands ---------------------------------------------------------------------------------

@@ -109,6 +109,34 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
+# --- lockfiles against the local server ------------------------------------------------------------
+SET_ARGS=(--arch "$ARCH" --templates "$REPO/templates")
+
+# lock_served OUT NAME ARGS…: `strata lock $TARGET ARGS…` (a set and its options) against the local
+# server, so it resolves from the minbase lockfile's index snapshot, written to OUT with the
+# loopback URLs and its files served. When the store lacks some of its packages, one untimed
+# `strata build` against the lockfile's own mirrors fetches them into SRC_STORE first.
+lock_served() {
+    local out=$1 what=$2 missing
+    shift 2
+    say "setup: strata lock $TARGET $* against the local server (the minbase lockfile's indexes)"
+    rm -rf "$TMP/setup-store"
+    mkdir -p "$TMP/setup-store"
+    "$S" lock "$TARGET" "$@" "${SET_ARGS[@]}" --store "$TMP/setup-store" "${MIRROR_ARGS[@]}" \
+        -o "$TMP/$what.orig.lock.json" >&2
+    rewrite_lock "$TMP/$what.orig.lock.json" "$out" "$LOOP/0" "$LOOP/1"
+    rm -rf "$TMP/setup-store"
+    missing=$(place_files "$out")
+    [[ -n $missing ]] || return 0
+    say "setup: the store lacks $(wc -l <<<"$missing") packages of $what: one untimed 'strata build $*' against the lockfile's mirrors fetches them into $SRC_STORE"
+    rewrite_lock "$out" "$TMP/$what.real.lock.json" "${URLS[0]}" "${URLS[1]}"
+    "$S" build "$TARGET" "$@" "${SET_ARGS[@]}" --store "$SRC_STORE" "${REAL_MIRROR_ARGS[@]}" \
+        --lock "$TMP/$what.real.lock.json" --locked -o "$TMP/out/setup.tar" >&2
+    rm -f "$TMP/out/setup.tar"
+    missing=$(place_files "$out")
+    [[ -z $missing ]] || die "the store still lacks $(wc -l <<<"$missing") files of the $what lockfile"
+}
+
 # --- timing -------------------------------------------------------------------------------------------
 timed() { # ARRAY CMD…: run CMD, append its wall time in µs to ARRAY
     local -n into=$1

@@ -82,6 +82,29 @@ enum BuildFixture {
             files: ["/usr/share/strata-hooks/plugins/one": "plugin\n"]),
     ]
 
+    /// Serves `packages` as the signed fixture archive (suite stable, codename strata) on
+    /// loopback and runs `body` with a template tree naming it as repository `extra` (the set
+    /// `test` is `list`) and the server.
+    static func withArchive<T: Sendable>(
+        _ packages: [DebPackageSpec] = extras, list: String, _ body: (_ tree: String, _ server: LoopbackHTTPServer) async throws -> T
+    ) async throws -> T {
+        let key = try await TestGPGKey.archive()
+        let repo = try await DebFixtureRepo.build(
+            packages: packages, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
+        return try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
+            try await body(try tree(extraURL: server.baseURL, extraKeyring: key.keyringPath, list: list), server)
+        }
+    }
+
+    /// The differences between a tree and a built tar's, for a test's message when two builds
+    /// that should be byte-identical are not.
+    static func recordDifferences(_ root: String, from tar: String) async throws {
+        let other = try await extract(tar)
+        let a = try await Offload.run { try TreeListing.read(root: root) }
+        let b = try await Offload.run { try TreeListing.read(root: other) }
+        Issue.record("differences: \(a.diff(against: b, compareModificationTimes: true).prefix(20))")
+    }
+
     static func tree(extraURL: String, extraKeyring: String, list: String) throws -> String {
         let root = try TemporaryDirectory.make(prefix: "strata-build-tree")
         let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -42,12 +42,7 @@ struct CommitOfTouchedFilesTests {
                     exit 0
                     """
             ])
-        let key = try await TestGPGKey.archive()
-        let repo = try await DebFixtureRepo.build(
-            packages: [toucher], suites: [DebSuite(name: "stable", codename: "strata")], key: key)
-        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try BuildFixture.tree(
-                extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\nstrata-toucher\n")
+        try await BuildFixture.withArchive([toucher], list: "@include minbase\nstrata-toucher\n") { tree, server in
             let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
             let store = try Store(root: served.store)
             let fetcher = try HTTPFetcher(store: store.blobs)

@@ -15,13 +15,9 @@ struct ExtraPackagesBuildTests {
     @Test("the built tree holds what dpkg would leave: script output, conffile record, trigger run, alternative")
     func dpkgSideEffects() async throws {
         let served = try await LocalMirror.shared.minbase()
-        let key = try await TestGPGKey.archive()
-        let repo = try await DebFixtureRepo.build(
-            packages: BuildFixture.extras, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
-        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try BuildFixture.tree(
-                extraURL: server.baseURL, extraKeyring: key.keyringPath,
-                list: "@include minbase\nstrata-demo\nstrata-plugin\nstrata-wants-kernel\nstrata-diverter\nstrata-policy\n")
+        try await BuildFixture.withArchive(
+            list: "@include minbase\nstrata-demo\nstrata-plugin\nstrata-wants-kernel\nstrata-diverter\nstrata-policy\n"
+        ) { tree, server in
             let spec = try TemplateTree(root: tree).load(target: "debian/12", set: "test", architecture: Architecture("amd64"))
             let store = try Store(root: served.store)
             let fetcher = try HTTPFetcher(store: store.blobs)

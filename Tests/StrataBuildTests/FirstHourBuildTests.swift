@@ -130,7 +130,6 @@ struct FirstHourBuildTests {
 
     @Test("a failing postinst: the package, the script and its own output; the whole log kept; --keep-failed keeps the tree until gc")
     func failingScript() async throws {
-        let key = try await TestGPGKey.archive()
         let failing = DebPackageSpec(
             name: "strata-bad", version: "1.0-1", architecture: "all",
             maintainerScripts: [
@@ -141,10 +140,7 @@ struct FirstHourBuildTests {
                     exit 3
                     """
             ])
-        let repo = try await DebFixtureRepo.build(
-            packages: [failing], suites: [DebSuite(name: "stable", codename: "strata")], key: key)
-        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try BuildFixture.tree(extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\nstrata-bad\n")
+        try await BuildFixture.withArchive([failing], list: "@include minbase\nstrata-bad\n") { tree, server in
             let dir = try TemporaryDirectory.make(prefix: "strata-failing")
             let store = "\(dir)/store"
             func build(_ extra: [String]) async throws -> ShellResult {

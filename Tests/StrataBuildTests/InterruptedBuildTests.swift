@@ -93,12 +93,7 @@ struct InterruptedBuildTests {
     @Test("a layer killed with SIGKILL at several points leaves fsck clean and the base intact; the next layer gives identical output")
     func killedLayer() async throws {
         let served = try await LocalMirror.shared.minbase()
-        let key = try await TestGPGKey.archive()
-        let repo = try await DebFixtureRepo.build(
-            packages: BuildFixture.extras, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
-        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try BuildFixture.tree(
-                extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\nstrata-hooks\n")
+        try await BuildFixture.withArchive(list: "@include minbase\nstrata-hooks\n") { tree, _ in
             let dir = try TemporaryDirectory.make(prefix: "strata-kill-layer")
             let store = "\(dir)/store"
             let mirrors = served.localLock.repositories.flatMap { repository -> [String] in

@@ -62,11 +62,7 @@ struct LayerBuildTests {
     /// hooks (minbase + strata-hooks), all (hooks + strata-plugin + strata-demo + strata-wants-kernel).
     static func withFixture(_ body: (Fixture) async throws -> Void) async throws {
         let served = try await LocalMirror.shared.minbase()
-        let key = try await TestGPGKey.archive()
-        let repo = try await DebFixtureRepo.build(
-            packages: BuildFixture.extras, suites: [DebSuite(name: "stable", codename: "strata")], key: key)
-        try await LoopbackHTTPServer.withServer(serving: repo.root) { server in
-            let tree = try BuildFixture.tree(extraURL: server.baseURL, extraKeyring: key.keyringPath, list: "@include minbase\n")
+        try await BuildFixture.withArchive(list: "@include minbase\n") { tree, server in
             let config = "\(tree)/debian/12/config"
             try "@include minbase\nstrata-hooks\n".write(toFile: "\(config)/hooks.list", atomically: true, encoding: .utf8)
             try "@include hooks\nstrata-plugin\n".write(toFile: "\(config)/plugin.list", atomically: true, encoding: .utf8)
@@ -118,10 +114,7 @@ struct LayerBuildTests {
             #expect(scratchPlugin.outputDigest == plugin.build.outputDigest, "minbase+hooks layered with plugin differs from the plugin set built")
             #expect(scratchAll.outputDigest == all.build.outputDigest, "the layer of a layer differs from the all set built")
             if scratchAll.outputDigest != all.build.outputDigest {
-                let scratchRoot = try await BuildFixture.extract(scratchAll.output)
-                let a = try await Offload.run { try TreeListing.read(root: allRoot) }
-                let b = try await Offload.run { try TreeListing.read(root: scratchRoot) }
-                Issue.record("differences: \(a.diff(against: b, compareModificationTimes: true).prefix(20))")
+                try await BuildFixture.recordDifferences(allRoot, from: scratchAll.output)
             }
 
             // The base's objects are untouched and the store is consistent.

@@ -60,10 +60,7 @@ struct RealLayerTests {
             spec: try spec.including(["curl"]), lock: withCurl, output: "\(out)/scratch.tar", format: .tar(.none), urls: urls)
         #expect(scratch.outputDigest == layer.build.outputDigest, "the layer differs from minbase --include curl built")
         if scratch.outputDigest != layer.build.outputDigest {
-            let scratchRoot = try await BuildFixture.extract(scratch.output)
-            let a = try await Offload.run { try TreeListing.read(root: root) }
-            let b = try await Offload.run { try TreeListing.read(root: scratchRoot) }
-            Issue.record("differences: \(a.diff(against: b, compareModificationTimes: true).prefix(20))")
+            try await BuildFixture.recordDifferences(root, from: scratch.output)
         }
 
         let report = try store.fsck()
