@@ -10,7 +10,7 @@ STAMP        = .build/.deps-installed
 # Build: libsolv, libarchive, librpm and pkg-config for the C modules; gpgv verifies signed indexes.
 BUILD_DEPS = libsolv-dev libsolvext-dev libarchive-dev librpm-dev pkg-config gpgv xz-utils zstd ca-certificates
 # Tests: the reference tools fixtures are made and results are cross-checked with (setcap: file capabilities).
-TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static libcap2-bin man-db
+TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static libcap2-bin man-db umoci skopeo
 
 # Benchmarks: the peers strata is measured against, and what makes their payloads
 # (bench/proxy.sh installs its own wrk, nginx-light and apt-cacher-ng).

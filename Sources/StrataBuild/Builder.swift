@@ -22,6 +22,10 @@ public struct Builder: Sendable {
         /// Nothing written outside the store: the tree is committed only (a base an application
         /// template's build needed first).
         case storeOnly
+        /// An OCI image layout directory of one image of one gzip layer (Stages/OCIExport.swift).
+        case oci
+        /// A tar of an OCI image layout (skopeo's `oci-archive:`).
+        case ociArchive
 
     }
 
@@ -112,8 +116,10 @@ public struct Builder: Sendable {
         report("export: checking out tree \(commit.tree.hex.prefix(12))…")
         let checkout = try Checkout(store: store).run(tree: commit.tree, into: scratch.lower)
         report("export: \(output)")
+        let ref = ["target", "set", "architecture"].compactMap { commit.origin[$0] }.joined(separator: "/")
         return try Exporter.export(
-            root: scratch.lower, to: output, format: format, clampMtime: commit.timestamp, hardlinks: checkout.hardlinks)
+            root: scratch.lower, to: output, format: format, clampMtime: commit.timestamp, hardlinks: checkout.hardlinks,
+            image: OCIImage(ref: ref, created: commit.timestamp, lockDigest: commit.lockDigest))
     }
 
     /// One build's inputs.
@@ -239,7 +245,7 @@ public struct Builder: Sendable {
             let knownObject = usedOverlay ? scratch.untouched(composed.tree) : { _ in nil }
             let (stats, commit) = try exportAndCommit(
                 root: scratch.merged, output: job.output, format: job.format, epoch: epoch, hardlinks: hardlinks,
-                ref: Committer.ref(for: spec)
+                ref: Committer.ref(for: spec), lock: lock
             ) {
                 try Committer(store: store).commit(
                     root: scratch.merged, hardlinks: hardlinks, knownObject: knownObject, clampMtime: epoch, lock: lock,
@@ -256,20 +262,31 @@ public struct Builder: Sendable {
     }
 }
 
+extension Builder.OutputFormat {
+    /// Whether the output is one file (a tar, an OCI archive) rather than a directory.
+    var isFile: Bool {
+        switch self {
+        case .tar, .ociArchive: return true
+        case .directory, .oci, .storeOnly: return false
+        }
+    }
+}
+
 extension Builder {
     /// Export and commit of a finished tree at once: they only read it, so the output is written
     /// on another thread while the tree is checked in on this one.
     @available(*, noasync)
     func exportAndCommit(
         root: String, output: String, format: OutputFormat, epoch: Int64, hardlinks: Set<String>, ref: String,
-        commit: () throws -> SHA256Digest
+        lock: Lockfile, commit: () throws -> SHA256Digest
     ) throws -> (ExportStats, SHA256Digest) {
+        let image = OCIImage(ref: ref, created: epoch, lockDigest: SHA256Digest.of(try lock.encoded()))
         report(format == .storeOnly ? "commit: the tree into the store" : "export+commit: \(output), and the tree into the store")
         let exported = LockedBox<Swift.Result<ExportStats, any Error>?>(nil)
         let exporting = DispatchGroup()
         DispatchQueue.global().async(group: exporting) {
             exported.set(Swift.Result {
-                try Exporter.export(root: root, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks)
+                try Exporter.export(root: root, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks, image: image)
             })
         }
         // A tar the export finished while the commit still runs is not the build's yet: an
@@ -277,7 +294,7 @@ extension Builder {
         let committed = Interruption.whileRunning(cleanup: {
             // Only the tar this export renamed into place: before that, `output` may still be
             // a file of the user's that the export would have replaced.
-            if case .tar = format, case .success? = exported.get() { _ = unlink(output) }
+            if format.isFile, case .success? = exported.get() { _ = unlink(output) }
         }) {
             let committed = Swift.Result { try commit() }
             exporting.wait()

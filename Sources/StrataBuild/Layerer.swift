@@ -254,7 +254,7 @@ extension Builder {
             let knownObject = usedOverlay ? scratch.untouched(tree) : { _ in nil }
             let (stats, commit) = try exportAndCommit(
                 root: scratch.merged, output: job.output, format: job.format, epoch: epoch, hardlinks: hardlinks,
-                ref: provenance.ref
+                ref: provenance.ref, lock: lock
             ) {
                 try Committer(store: store).commit(
                     root: scratch.merged, hardlinks: hardlinks, knownObject: knownObject, clampMtime: epoch, lock: lock,

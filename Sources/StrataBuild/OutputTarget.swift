@@ -26,10 +26,11 @@ public struct OutputTarget: Sendable, Equatable {
     static let names: [(name: String, format: Builder.OutputFormat)] = [
         ("dir", .directory), ("tar", .tar(.none)), ("tar.gz", .tar(.gzip)), ("tgz", .tar(.gzip)),
         ("tar.zst", .tar(.zstd)), ("tzst", .tar(.zstd)), ("tar.xz", .tar(.xz)), ("txz", .tar(.xz)),
+        ("oci", .oci), ("oci-archive", .ociArchive), ("oci.tar", .ociArchive),
     ]
 
     /// What `--format` accepts, for help and error texts.
-    public static let formatNames = "tar, tar.gz (tgz), tar.zst (tzst), tar.xz (txz) or dir"
+    public static let formatNames = "tar, tar.gz (tgz), tar.zst (tzst), tar.xz (txz), dir, oci (an OCI image layout) or oci-archive (oci.tar)"
 
     /// The format a `--format` value names.
     public static func format(named name: String) -> Builder.OutputFormat? {
@@ -55,6 +56,8 @@ public struct OutputTarget: Sendable, Equatable {
         switch format {
         case .directory, .storeOnly: return base
         case .tar(let compression): return base + ".tar" + compression.fileExtension
+        case .oci: return base + ".oci"
+        case .ociArchive: return base + ".oci.tar"
         }
     }
 
@@ -107,10 +110,10 @@ public struct OutputTarget: Sendable, Equatable {
         let isDirectory = exists && (st.st_mode & S_IFMT) == S_IFDIR
         switch format {
         case .storeOnly: return
-        case .tar:
+        case .tar, .ociArchive:
             if isDirectory { throw StrataError(.invalidInput, "-o \(path) is a directory; a tar output must be a file name") }
             if exists, access(trimmed, W_OK) != 0 { throw StrataError(.io, "\(path): cannot write: \(String(cString: strerror(errno)))") }
-        case .directory:
+        case .directory, .oci:
             if exists {
                 guard isDirectory else {
                     throw StrataError(.invalidInput, "-o \(path) exists and is not a directory; a directory output must be a new or empty directory")
@@ -149,6 +152,8 @@ extension Builder.OutputFormat: CustomStringConvertible {
         switch self {
         case .directory: return "a directory"
         case .storeOnly: return "the store only"
+        case .oci: return "an OCI image layout"
+        case .ociArchive: return "an OCI image archive"
         case .tar(.none): return "tar"
         case .tar(let compression): return "tar\(compression.fileExtension)"
         }

@@ -16,7 +16,7 @@ struct OutputAndPreflightTests {
         arguments: [
             ("a.tar", "tar"), ("a.tar.gz", "tar.gz"), ("a.tgz", "tar.gz"), ("a.tar.zst", "tar.zst"),
             ("a.tzst", "tar.zst"), ("a.tar.xz", "tar.xz"), ("a.txz", "tar.xz"), ("rootfs/", "a directory"),
-            ("dir.tgz/", "a directory"),
+            ("dir.tgz/", "a directory"), ("img.oci", "an OCI image layout"), ("img.oci.tar", "an OCI image archive"),
         ])
     func suffixes(name: String, format: String) throws {
         let target = try OutputTarget.resolve(output: name, format: nil, defaultBase: "x")

@@ -21,7 +21,8 @@ public struct ExportStats: Sendable {
 
 enum Exporter {
     static func export(
-        root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>
+        root: String, to output: String, format: Builder.OutputFormat, clampMtime: Int64, hardlinks: Set<String>,
+        image: OCIImage? = nil
     ) throws -> ExportStats {
         if format == .storeOnly { return ExportStats(files: 0, bytes: 0, digest: nil) }
         let target = output.count > 1 && output.hasSuffix("/") ? String(output.dropLast()) : output
@@ -34,29 +35,44 @@ enum Exporter {
                     root, to: temp, compression: compression, clampMtime: clampMtime, owners: OwnerNames(tree: root),
                     hardlinks: hardlinks)
             }
+        case .oci, .ociArchive:
+            guard let image else { throw StrataError.internalError("an OCI export without the image's description") }
+            return try OCIExport.export(
+                root: root, to: target, archive: format == .ociArchive, clampMtime: clampMtime, hardlinks: hardlinks, image: image)
         case .directory, .storeOnly:
-            // Checked again now (the check before downloading was minutes ago): a new path, or a
-            // real directory (not a symlink); only the names this copy adds are removed on failure.
-            var st = stat()
-            let existed = lstat(target, &st) == 0
-            if existed, (st.st_mode & S_IFMT) != S_IFDIR {
-                throw StrataError(.invalidInput, "-o \(target) is no longer a directory; nothing was written there")
-            }
-            let before = Set(existed ? try FileManager.default.contentsOfDirectory(atPath: target) : [])
-            let undo: @Sendable () -> Void = {
-                guard existed else { return Scratch.removeTree(target) }
-                for name in (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? [] where !before.contains(name) {
-                    Scratch.removeTree("\(target)/\(name)")
-                }
-            }
-            return try Interruption.whileRunning(cleanup: undo) {
+            return try intoDirectory(target, create: false) { existed in
                 let copy = try Command.runBlocking("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
-                guard copy.status == 0 else {
-                    undo()
-                    throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)")
-                }
+                guard copy.status == 0 else { throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)") }
                 let (files, bytes) = try clampDates(target, to: clampMtime)
                 return ExportStats(files: files, bytes: bytes, digest: nil)
+            }
+        }
+    }
+
+    /// Runs `body` to fill the directory `target`: a new path (made first when `create`), or an
+    /// existing real directory (not a symlink), checked again now (the check before downloading
+    /// was minutes ago). On an error or an interruption only the names `body` added are removed
+    /// (all of `target` when it was new). `body` is told whether `target` existed.
+    static func intoDirectory(_ target: String, create: Bool, _ body: (Bool) throws -> ExportStats) throws -> ExportStats {
+        var st = stat()
+        let existed = lstat(target, &st) == 0
+        if existed, (st.st_mode & S_IFMT) != S_IFDIR {
+            throw StrataError(.invalidInput, "-o \(target) is no longer a directory; nothing was written there")
+        }
+        let before = Set(existed ? try FileManager.default.contentsOfDirectory(atPath: target) : [])
+        let undo: @Sendable () -> Void = {
+            guard existed else { return Scratch.removeTree(target) }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? [] where !before.contains(name) {
+                Scratch.removeTree("\(target)/\(name)")
+            }
+        }
+        return try Interruption.whileRunning(cleanup: undo) {
+            do {
+                if create, !existed { try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false) }
+                return try body(existed)
+            } catch {
+                undo()
+                throw error
             }
         }
     }
