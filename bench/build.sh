@@ -46,14 +46,6 @@ rewrite_lock "$LOCK" "$L_MIN" "$LOOP/0" "$LOOP/1"
 lock_served "$L_STD" standard --set standard
 
 # --- the commands ---------------------------------------------------------------------------------
-# Both tools stamp files with the newest index date of the lockfile (strata's default).
-EPOCH=$(jq -r '[.repositories[].date | fromdateiso8601] | max' "$L_MIN")
-export SOURCE_DATE_EPOCH=$EPOCH
-SOURCES=()
-while read -r dir suite component; do
-    SOURCES+=("deb [signed-by=$KEYRING] $LOOP/$dir $suite $component")
-done < <(jq -r --argjson d "$DIRS" '.repositories[] | "\($d[.name]) \(.suite) \(.indexes[0].path | split("/")[2])"' "$LOCK")
-SUITE=$(jq -r '.repositories[0].suite' "$LOCK")
 MM_CMD=(mmdebstrap --quiet --variant=minbase --architectures="$ARCH" "$SUITE" "$TMP/out/mmdebstrap.tar" "${SOURCES[@]}")
 strata_cmd() { # STORE SET LOCK [--rebuild]
     printf '%s\0' "$S" build "$TARGET" --set "$2" "${SET_ARGS[@]}" --store "$1" "${MIRROR_ARGS[@]}" \

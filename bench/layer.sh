@@ -41,13 +41,6 @@ lock_served "$L_INC" "minbase+$ADD" --set minbase --include "$ADD"
 layered=$(join -v 1 <(jq -r '.packages[].name' "$L_INC" | sort) <(jq -r '.packages[].name' "$L_MIN" | sort) | tr '\n' ' ')
 
 # --- the commands ---------------------------------------------------------------------------------
-EPOCH=$(jq -r '[.repositories[].date | fromdateiso8601] | max' "$L_MIN")
-export SOURCE_DATE_EPOCH=$EPOCH
-SOURCES=()
-while read -r dir suite component; do
-    SOURCES+=("deb [signed-by=$KEYRING] $LOOP/$dir $suite $component")
-done < <(jq -r --argjson d "$DIRS" '.repositories[] | "\($d[.name]) \(.suite) \(.indexes[0].path | split("/")[2])"' "$LOCK")
-SUITE=$(jq -r '.repositories[0].suite' "$LOCK")
 MM_CMD=(mmdebstrap --quiet --variant=minbase --include="$ADD" --architectures="$ARCH" "$SUITE" "$TMP/out/mmdebstrap.tar" "${SOURCES[@]}")
 STORE=$TMP/store
 BUILD_CMD=("$S" build "$TARGET" --set minbase --include "$ADD" "${SET_ARGS[@]}" --store "$STORE" "${MIRROR_ARGS[@]}"

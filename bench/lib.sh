@@ -109,6 +109,17 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
+# --- what both tools are given ---------------------------------------------------------------------
+# Both stamp files with the newest index date of the lockfile (strata's default); mmdebstrap reads
+# the local server through one source line per repository of the lockfile.
+EPOCH=$(jq -r '[.repositories[].date | fromdateiso8601] | max' "$LOCK")
+export SOURCE_DATE_EPOCH=$EPOCH
+SOURCES=()
+while read -r dir suite component; do
+    SOURCES+=("deb [signed-by=$KEYRING] $LOOP/$dir $suite $component")
+done < <(jq -r --argjson d "$DIRS" '.repositories[] | "\($d[.name]) \(.suite) \(.indexes[0].path | split("/")[2])"' "$LOCK")
+SUITE=$(jq -r '.repositories[0].suite' "$LOCK")
+
 # --- lockfiles against the local server ------------------------------------------------------------
 SET_ARGS=(--arch "$ARCH" --templates "$REPO/templates")
 

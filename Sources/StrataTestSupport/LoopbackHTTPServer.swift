@@ -157,12 +157,15 @@ extension LoopbackHTTPServer {
     ///
     /// - Parameters:
     ///   - root: the directory to serve.
-    ///   - lifetime: the hard lifetime (see ``start(serving:lifetime:)``).
+    ///   - lifetime: the hard lifetime (see ``start(serving:lifetime:)``), a backstop only: the
+    ///     server stops when `body` returns. Twenty minutes, as a whole `make test` may take: a
+    ///     build test that waits its turn in a full parallel run took over 300 s (the old limit)
+    ///     and found its server gone ("refused the connection").
     ///   - body: the test code.
     /// - Returns: what `body` returns.
     /// - Throws: what `start` or `body` throw.
     public static func withServer<T: Sendable>(
-        serving root: String, lifetime: Duration = .seconds(300),
+        serving root: String, lifetime: Duration = .seconds(1200),
         _ body: (LoopbackHTTPServer) async throws -> T
     ) async throws -> T {
         let server = try await start(serving: root, lifetime: lifetime)
