@@ -40,12 +40,21 @@ enum Exporter {
             return try OCIExport.export(
                 root: root, to: target, archive: format == .ociArchive, clampMtime: clampMtime, hardlinks: hardlinks, image: image)
         case .directory, .storeOnly:
-            return try intoDirectory(target, create: false) { existed in
-                let copy = try Command.runBlocking("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
-                guard copy.status == 0 else { throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)") }
-                let (files, bytes) = try clampDates(target, to: clampMtime)
-                return ExportStats(files: files, bytes: bytes, digest: nil)
-            }
+            return try copyTree(root, to: target, clampMtime: clampMtime)
+        }
+    }
+
+    /// The directory output: `cp -a` of the tree into `target`, dated as the tar would be.
+    /// (Out of line, as `intoDirectory` and `OCIExport.export` are: with them inlined into
+    /// `export`, Swift 6.3.1's optimizer crashed on a directory-filling closure, "Found outside
+    /// of lifetime use" in CopyPropagation; marking the OCI export alone was what made -O build.)
+    @inline(never)
+    static func copyTree(_ root: String, to target: String, clampMtime: Int64) throws -> ExportStats {
+        try intoDirectory(target, create: false) { existed in
+            let copy = try Command.runBlocking("/bin/cp", ["-a", "--", existed ? "\(root)/." : root, target])
+            guard copy.status == 0 else { throw StrataError(.io, "cannot copy the tree to \(target): \(copy.stderr)") }
+            let (files, bytes) = try clampDates(target, to: clampMtime)
+            return ExportStats(files: files, bytes: bytes, digest: nil)
         }
     }
 
@@ -53,6 +62,7 @@ enum Exporter {
     /// existing real directory (not a symlink), checked again now (the check before downloading
     /// was minutes ago). On an error or an interruption only the names `body` added are removed
     /// (all of `target` when it was new). `body` is told whether `target` existed.
+    @inline(never)
     static func intoDirectory(_ target: String, create: Bool, _ body: (Bool) throws -> ExportStats) throws -> ExportStats {
         var st = stat()
         let existed = lstat(target, &st) == 0

@@ -81,6 +81,7 @@ enum OCIExport {
     /// `archive`, as a tar of one at `target`.
     /// - Returns: the stats of the layer's tar, with `digest` the manifest's (a layout) or the
     ///   archive's sha256 (an archive).
+    @inline(never)  // Swift 6.3.1's optimizer crashed with this inlined into Exporter.export (ExportStage.swift)
     static func export(
         root: String, to target: String, archive: Bool, clampMtime: Int64, hardlinks: Set<String>, image: OCIImage
     ) throws -> ExportStats {
