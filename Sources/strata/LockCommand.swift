@@ -41,6 +41,7 @@ extension Strata {
             try await reportingErrors(quiet: quiet, failure: check ? 2 : nil) {
                 let start = Date()
                 let spec = try template.load()
+                try Planner.refuseApplication(spec)
                 let path = output ?? Lockfile.defaultPath(target: spec.target, set: spec.set, architecture: spec.architecture)
                 // Read before resolving: a missing or broken lockfile needs no network to report.
                 let old = try check ? Self.readForCheck(path) : nil

@@ -21,6 +21,7 @@ extension Strata {
         func run() async throws {
             try await reportingErrors(quiet: quiet) {
                 let spec = try template.load()
+                try Planner.refuseApplication(spec)
                 let resolution = try await storeOptions.planner().resolve(spec, why: why)
                 if let chain = resolution.why {
                     chain.forEach { print($0) }

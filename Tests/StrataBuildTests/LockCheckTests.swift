@@ -45,6 +45,18 @@ struct LockCheckTests {
                     "--check",
                 ])
             #expect(unverified.exitCode == 2, "bad signature: \(unverified.errorOutput)")
+
+            // An application template has no lockfile: lock, --check and resolve say so first.
+            try "@base s\nmonitor\n".write(toFile: "\(tree)/fixture/1/config/web.list", atomically: true, encoding: .utf8)
+            for arguments in [["lock", "--check"], ["lock"], ["resolve"]] {
+                let refused = try await StrataExecutable.run(
+                    [arguments[0], "fixture/1", "--set", "web", "--templates", tree, "--store", "\(dir)/store"]
+                        + arguments.dropFirst())
+                #expect(refused.exitCode != 0, "\(arguments): \(refused.output)")
+                #expect(
+                    refused.errorOutput.contains("web.list:1: set web is an application template (@base s)"),
+                    "\(arguments): \(refused.errorOutput)")
+            }
         }
         let help = try await StrataExecutable.run(["lock", "--help"])
         #expect(help.output.contains("exits as diff(1) does: 0"), "\(help.output)")
