@@ -26,3 +26,5 @@ struct Located<Value: Sendable>: Sendable {
         self.location = location
     }
 }
+
+extension Located: Equatable where Value: Equatable {}

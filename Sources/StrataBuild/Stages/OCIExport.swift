@@ -27,8 +27,6 @@ struct OCIImage: Sendable {
     var ref: String
     var lockDigest: SHA256Digest?
 
-    static let version = "0.1.0"
-
     /// The image of the template whose store ref is `ref` (DISTRO/VERSION/SET/ARCH).
     init(ref: String, created: Int64, lockDigest: SHA256Digest?) {
         let parts = ref.split(separator: "/").map(String.init)
@@ -120,12 +118,12 @@ enum OCIExport {
             "architecture": image.architecture, "os": "linux", "created": date(image.created),
             "config": ["Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["/bin/sh"]],
             "rootfs": ["type": "layers", "diff_ids": ["sha256:\(layer.digest.hex)"]],
-            "history": [["created": date(image.created), "created_by": "strata \(OCIImage.version): \(image.ref)"]],
+            "history": [["created": date(image.created), "created_by": "strata \(StrataVersion.string): \(image.ref)"]],
         ]
         if let variant = image.variant { configuration["variant"] = variant }
         let config = try blob(json: configuration, into: blobs)
 
-        var annotations = ["org.opencontainers.image.created": date(image.created), "strata.version": OCIImage.version]
+        var annotations = ["org.opencontainers.image.created": date(image.created), "strata.version": StrataVersion.string]
         if let lock = image.lockDigest { annotations["strata.lockfile.sha256"] = lock.hex }
         let manifest = try blob(
             json: [
