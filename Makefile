@@ -10,7 +10,11 @@ STAMP        = .build/.deps-installed
 # Build: libsolv, libarchive, librpm and pkg-config for the C modules; gpgv verifies signed indexes.
 BUILD_DEPS = libsolv-dev libsolvext-dev libarchive-dev librpm-dev pkg-config gpgv xz-utils zstd ca-certificates
 # Tests: the reference tools fixtures are made and results are cross-checked with (setcap: file capabilities).
-TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static libcap2-bin man-db umoci skopeo
+TEST_DEPS  = gpg dpkg-dev apt apt-utils mmdebstrap rpm createrepo-c libarchive-tools dnf curl busybox-static libcap2-bin man-db umoci skopeo python3-venv
+
+# Tests, from PyPI into a virtual environment outside the clone (kept between runs): the SBOM validators.
+VENV      ?= /var/tmp/strata-test-venv
+PYPI_DEPS  = spdx-tools cyclonedx-python-lib jsonschema
 
 # Benchmarks: the peers strata is measured against, and what makes their payloads
 # (bench/proxy.sh installs its own wrk, nginx-light and apt-cacher-ng).
@@ -37,6 +41,10 @@ test-deps: deps
 	if [ -n "$$missing" ]; then echo "==> installing test dependencies:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "==> test dependencies present"; fi
+	@if [ ! -x $(VENV)/bin/pyspdxtools ] || ! $(VENV)/bin/python -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null; then \
+	  echo "==> creating $(VENV) with the SBOM validators from PyPI ($(PYPI_DEPS))"; \
+	  /usr/bin/python3 -m venv $(VENV) && $(VENV)/bin/pip install -q $(PYPI_DEPS); \
+	else echo "==> SBOM validators present in $(VENV)"; fi
 
 build: deps
 	@echo "==> building strata ($(BUILD_FLAGS))"
@@ -45,7 +53,7 @@ build: deps
 test: test-deps
 	@echo "==> building and running the tests"
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build 2>&1 | tee .build/test.log; test $${PIPESTATUS[0]} -eq 0
+	STRATA_TEST_VENV=$(VENV) $(SWIFT) test --skip-build 2>&1 | tee .build/test.log; test $${PIPESTATUS[0]} -eq 0
 	@echo "==> the proxy soak on its own (2,000 idle and 200 slowloris connections beside a client)"
 	STRATA_SOAK=1 $(SWIFT) test --skip-build --filter ProxySoakTests 2>&1 | tee .build/test-soak.log; test $${PIPESTATUS[0]} -eq 0
 	@echo "==> the optimized build, and the command-line tests of lock and build through it (crashes only optimized code shows)"

@@ -49,6 +49,8 @@ public struct Builder: Sendable {
     public let packagers: Packagers
     /// Progress lines (`stage: detail`), for the command line to show.
     public let report: @Sendable (String) -> Void
+    /// The SBOMs written beside each output (and into an OCI output); none for `[]`.
+    public var sbomFormats: [SBOMFormat] = []
 
     public init(
         store: Store, fetcher: any Fetcher, packagers: Packagers, report: @escaping @Sendable (String) -> Void = { _ in }
@@ -80,9 +82,9 @@ public struct Builder: Sendable {
         // An unchanged rebuild is a lookup: the commit built from these very inputs, exported.
         if !rebuild, let (id, commit) = try Committer(store: store).unchanged(spec, lock: lock, epoch: job.epoch) {
             report("unchanged: \(Committer.ref(for: spec)) is built from this lockfile and template; exporting it")
-            let store = self.store
+            let (store, sbom) = (self.store, (formats: sbomFormats, packagers: packagers))
             let stats = try await Offload.run {
-                try Self.export(commit, from: store, to: output, format: format, report: { _ in })
+                try Self.export(commit, from: store, to: output, format: format, sbom: sbom, report: { _ in })
             }
             return Result(
                 packages: lock.packages.count, files: stats.files, bytes: stats.bytes, output: output,
@@ -97,18 +99,24 @@ public struct Builder: Sendable {
     /// exported with the commit's epoch.
     /// - Parameter readingObjects: false checks a tar's tree out first too (the two give the
     ///   same bytes; tests compare them).
+    /// - Parameter sbom: the SBOMs to write beside the output (and into an OCI one), and the
+    ///   packagers that describe the packages; nil writes none.
     @available(*, noasync)
     public static func export(
         _ commit: Commit, from store: Store, to output: String, format: OutputFormat, readingObjects: Bool = true,
-        report: (String) -> Void
+        sbom: (formats: [SBOMFormat], packagers: Packagers)? = nil, report: (String) -> Void
     ) throws -> ExportStats {
         if format == .storeOnly { return ExportStats(files: 0, bytes: 0, digest: nil) }
+        let documents = try sbomDocuments(sbom?.formats ?? []) {
+            try Self.sbom(of: commit, in: store, packagers: sbom?.packagers ?? Packagers([]))
+        }
         if readingObjects, case .tar(let compression) = format,
             let stats = try Exporter.exportCommitted(
                 try store.readTree(commit.tree), store: store, to: output, compression: compression,
                 clampMtime: commit.timestamp)
         {
             report("export: \(output) (from the store's objects)")
+            try writeSBOMs(documents, beside: output)
             return stats
         }
         let scratch = try Scratch(storeRoot: store.root)
@@ -116,10 +124,13 @@ public struct Builder: Sendable {
         report("export: checking out tree \(commit.tree.hex.prefix(12))…")
         let checkout = try Checkout(store: store).run(tree: commit.tree, into: scratch.lower)
         report("export: \(output)")
-        let ref = ["target", "set", "architecture"].compactMap { commit.origin[$0] }.joined(separator: "/")
-        return try Exporter.export(
+        var image = OCIImage(ref: ref(of: commit), created: commit.timestamp, lockDigest: commit.lockDigest)
+        image.sbom = documents.first { $0.0 == .spdx }.map { $0.1 }
+        let stats = try Exporter.export(
             root: scratch.lower, to: output, format: format, clampMtime: commit.timestamp, hardlinks: checkout.hardlinks,
-            image: OCIImage(ref: ref, created: commit.timestamp, lockDigest: commit.lockDigest))
+            image: image)
+        try writeSBOMs(documents, beside: output)
+        return stats
     }
 
     /// One build's inputs.
@@ -245,7 +256,7 @@ public struct Builder: Sendable {
             let knownObject = usedOverlay ? scratch.untouched(composed.tree) : { _ in nil }
             let (stats, commit) = try exportAndCommit(
                 root: scratch.merged, output: job.output, format: job.format, epoch: epoch, hardlinks: hardlinks,
-                ref: Committer.ref(for: spec), lock: lock
+                ref: Committer.ref(for: spec), locks: [lock], packager: packager
             ) {
                 try Committer(store: store).commit(
                     root: scratch.merged, hardlinks: hardlinks, knownObject: knownObject, clampMtime: epoch, lock: lock,
@@ -278,15 +289,23 @@ extension Builder {
     @available(*, noasync)
     func exportAndCommit(
         root: String, output: String, format: OutputFormat, epoch: Int64, hardlinks: Set<String>, ref: String,
-        lock: Lockfile, commit: () throws -> SHA256Digest
+        locks: [Lockfile], packager: any Packager, commit: () throws -> SHA256Digest
     ) throws -> (ExportStats, SHA256Digest) {
-        let image = OCIImage(ref: ref, created: epoch, lockDigest: SHA256Digest.of(try lock.encoded()))
+        guard let lock = locks.first else { throw StrataError.internalError("an export without its lockfile") }
+        var image = OCIImage(ref: ref, created: epoch, lockDigest: SHA256Digest.of(try lock.encoded()))
+        let store = self.store
+        let documents = try Self.sbomDocuments(format == .storeOnly ? [] : sbomFormats) {
+            try Self.sbom(
+                ref: ref, created: epoch, locks: locks, readTree: Self.readFinished(root), packager: packager, store: store)
+        }
+        image.sbom = documents.first { $0.0 == .spdx }.map { $0.1 }
+        let finalImage = image
         report(format == .storeOnly ? "commit: the tree into the store" : "export+commit: \(output), and the tree into the store")
         let exported = LockedBox<Swift.Result<ExportStats, any Error>?>(nil)
         let exporting = DispatchGroup()
         DispatchQueue.global().async(group: exporting) {
             exported.set(Swift.Result {
-                try Exporter.export(root: root, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks, image: image)
+                try Exporter.export(root: root, to: output, format: format, clampMtime: epoch, hardlinks: hardlinks, image: finalImage)
             })
         }
         // A tar the export finished while the commit still runs is not the build's yet: an
@@ -309,7 +328,9 @@ extension Builder {
             }
             throw error
         }
-        return (stats, try committed.get())
+        let id = try committed.get()
+        try Self.writeSBOMs(documents, beside: output)
+        return (stats, id)
     }
 
     /// `error` with what a user needs next: a failed script's whole output in a log under the

@@ -183,8 +183,10 @@ extension Builder {
             commit.origin == origin, commit.metadata == metadata, commit.timestamp == epoch, store.containsTree(commit.tree)
         {
             report("unchanged: \(ref) is this layer of \(job.base.hex.prefix(12)) already; exporting it")
-            let (store, output, format) = (self.store, job.output, job.format)
-            let stats = try await Offload.run { try Self.export(commit, from: store, to: output, format: format, report: { _ in }) }
+            let (store, output, format, sbom) = (self.store, job.output, job.format, (formats: sbomFormats, packagers: packagers))
+            let stats = try await Offload.run {
+                try Self.export(commit, from: store, to: output, format: format, sbom: sbom, report: { _ in })
+            }
             let build = Result(
                 packages: Int(metadata["packages"] ?? "") ?? 0, files: stats.files, bytes: stats.bytes, output: output,
                 outputDigest: stats.digest, commit: id, imported: 0, usedOverlay: false, reused: true)
@@ -254,7 +256,7 @@ extension Builder {
             let knownObject = usedOverlay ? scratch.untouched(tree) : { _ in nil }
             let (stats, commit) = try exportAndCommit(
                 root: scratch.merged, output: job.output, format: job.format, epoch: epoch, hardlinks: hardlinks,
-                ref: provenance.ref, lock: lock
+                ref: provenance.ref, locks: [lock] + (try Self.lockChain(from: base, in: store)), packager: packager
             ) {
                 try Committer(store: store).commit(
                     root: scratch.merged, hardlinks: hardlinks, knownObject: knownObject, clampMtime: epoch, lock: lock,

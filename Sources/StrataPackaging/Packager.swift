@@ -10,6 +10,7 @@
 // (and the removals' prerm/postrm). The Debian packager implements them; the others say they
 // do not yet. Still to come, for living containers: reading the packages of a tree strata did
 // not build, as hostile input.
+import Foundation
 import StrataCore
 import StrataStore
 import StrataTemplate
@@ -76,6 +77,48 @@ public protocol Packager: Sendable {
     /// database through `readBase` (see ``LayerRequest``): what `strata status` compares when a
     /// layer's base moved on.
     func installedPackages(readBase: @Sendable (String) throws -> [UInt8]?) throws -> [String: String]
+
+    /// What a template's SBOM says of one of its packages beyond the lock (SBOM.swift): its purl,
+    /// its declared license as an SPDX expression, its supplier and homepage, read from the
+    /// package's record and files in the store (nothing but the purl when it was not imported).
+    /// `lock` names the distribution (its `target`).
+    func sbomFacts(of package: Lockfile.Package, lock: Lockfile, store: Store) throws -> SBOMFacts
+}
+
+extension Packager {
+    /// The packager's record of an imported package, nil when there is none of this format.
+    public func storedRecord(of blob: SHA256Digest, in store: Store) -> Record? {
+        guard let data = FileManager.default.contents(atPath: store.packageRecordPath(blob)),
+            let record = try? JSONDecoder().decode(Record.self, from: data), record.format == importFormat
+        else { return nil }
+        return record
+    }
+
+    /// The bytes of `path` (relative, as the package names it) in an imported package's tree,
+    /// following symlinks within the package; nil when it has no such file or it exceeds `limit`.
+    public func storedFile(_ path: String, of blob: SHA256Digest, in store: Store, limit: Int = 1 << 20) throws -> [UInt8]? {
+        guard let tree = try store.packageTree(blob: blob) else { return nil }
+        let entries = Dictionary(try store.readTree(tree).entries.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+        var current = path
+        for _ in 0..<8 {
+            guard let entry = entries[current] else { return nil }
+            switch entry.kind {
+            case .file:
+                guard let object = entry.object, (entry.size ?? 0) <= UInt64(limit) else { return nil }
+                return try FileReader.readAll(store.objectPath(object))
+            case .symlink:
+                guard let target = entry.target else { return nil }
+                let base = target.hasPrefix("/") ? [] : current.split(separator: "/").dropLast().map(String.init)
+                var parts = base
+                for part in target.split(separator: "/") {
+                    if part == ".." { _ = parts.popLast() } else if part != "." { parts.append(String(part)) }
+                }
+                current = parts.joined(separator: "/")
+            default: return nil
+            }
+        }
+        return nil
+    }
 }
 
 /// A tree whose packages were just composed: its root, and the store object behind a composed

@@ -154,7 +154,9 @@ extension PackageHead {
                 release: try handle.string(tag(RPMTAG_RELEASE), "RELEASE") ?? "",
                 architecture: try handle.string(tag(RPMTAG_ARCH), "ARCH") ?? "",
                 files: files, scriptlets: try readScriptlets(handle), triggers: try readTriggers(handle),
-                fileTriggers: try readFileTriggers(handle))
+                fileTriggers: try readFileTriggers(handle), license: try handle.string(tag(RPMTAG_LICENSE), "LICENSE"),
+                vendor: try handle.string(tag(RPMTAG_VENDOR), "VENDOR"), url: try handle.string(tag(RPMTAG_URL), "URL"),
+                sourceRPM: try handle.string(tag(RPMTAG_SOURCERPM), "SOURCERPM"))
             guard !header.name.isEmpty, !header.version.isEmpty, !header.release.isEmpty else {
                 throw StrataError(.invalidInput, "\(what): header lacks a name, version or release")
             }

@@ -25,11 +25,17 @@ public struct RpmHeader: Sendable, Codable, Equatable {
     public var triggers: [RpmTrigger]
     /// File triggers (`%filetriggerin -- /usr/lib`, `%transfiletriggerin`).
     public var fileTriggers: [RpmFileTrigger]
+    /// `LICENSE`, `VENDOR`, `URL` and `SOURCERPM`, for the template's SBOM (nil when absent).
+    public var license: String?
+    public var vendor: String?
+    public var url: String?
+    public var sourceRPM: String?
 
     /// Creates a header value.
     public init(
         name: String, epoch: Int?, version: String, release: String, architecture: String, files: [RpmFile],
-        scriptlets: [RpmScriptlet], triggers: [RpmTrigger], fileTriggers: [RpmFileTrigger]
+        scriptlets: [RpmScriptlet], triggers: [RpmTrigger], fileTriggers: [RpmFileTrigger], license: String? = nil,
+        vendor: String? = nil, url: String? = nil, sourceRPM: String? = nil
     ) {
         self.name = name
         self.epoch = epoch
@@ -40,6 +46,10 @@ public struct RpmHeader: Sendable, Codable, Equatable {
         self.scriptlets = scriptlets
         self.triggers = triggers
         self.fileTriggers = fileTriggers
+        self.license = license
+        self.vendor = vendor
+        self.url = url
+        self.sourceRPM = sourceRPM
     }
 
     /// `name-[epoch:]version-release.architecture`, as rpm's `%{NEVRA}` prints it.

@@ -28,7 +28,8 @@ public struct RpmPackager: Packager {
 
     public var family: PackageFamily { .rpm }
     public var layout: TreeLayout { .mergedUsr }
-    public var importFormat: Int { 1 }
+    /// 2 added the header's license, vendor, URL and source rpm (for SBOMs).
+    public var importFormat: Int { 2 }
 
     public func hostMirrorRoles() -> [String: String] { HostYumRepos.mirrorRoles() }
 

@@ -24,6 +24,7 @@ extension Strata {
 
         @OptionGroup var template: TemplateOptions
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var sbomOptions: SBOMOptions
 
         @Option(
             name: .shortAndLong,
@@ -98,7 +99,8 @@ extension Strata {
                 let planner = try storeOptions.planner()
                 try planner.mirrors.check(spec)
                 let store = try Store(root: storeOptions.storeRoot)
-                let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
+                var builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
+                builder.sbomFormats = try sbomOptions.formats
                 // Fetch from the mirrors as resolved now (--mirror), not only where the lock was made.
                 var urls = [String: String]()
                 for repository in spec.repositories { urls[repository.name] = try? planner.mirrors.url(for: repository) }

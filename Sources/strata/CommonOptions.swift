@@ -119,3 +119,29 @@ func reportingErrors(quiet: Bool = false, failure: Int32? = nil, _ body: () asyn
         throw ExitCode(failure ?? (described.code == .unsatisfiable ? 3 : 1))
     }
 }
+
+/// Which SBOMs an output gets beside it (docs/sbom.md).
+struct SBOMOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "The SBOMs written beside the output, and the SPDX one into an OCI output: spdx, cyclonedx, both (spdx,cyclonedx) or none.")
+    var sbom: String = "spdx"
+
+    var formats: [SBOMFormat] {
+        get throws {
+            switch sbom {
+            case "none": return []
+            case "both": return [.spdx, .cyclonedx]
+            default:
+                return try sbom.split(separator: ",").map { name in
+                    guard let format = SBOMFormat(rawValue: String(name)) else {
+                        throw ValidationError("--sbom must be spdx, cyclonedx, both, a list of them or none, not '\(sbom)'")
+                    }
+                    return format
+                }
+            }
+        }
+    }
+
+    func validate() throws { _ = try formats }
+}

@@ -36,6 +36,7 @@ extension Strata {
         var templates: String?
 
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var sbomOptions: SBOMOptions
 
         @Option(name: .shortAndLong, help: "The output: NAME.tar, .tar.gz, .tar.zst, .tar.xz, or DIR/; default: DISTRO-VERSION-NAME-ARCH.tar.zst.")
         var output: String?
@@ -69,7 +70,7 @@ extension Strata {
                 let names = (
                     add: try TemplateSpec.packageNames(add, option: "--add"),
                     remove: try TemplateSpec.packageNames(remove, option: "--remove"))
-                let run = LayerRun(storeOptions: storeOptions, templates: templates, report: report)
+                let run = LayerRun(storeOptions: storeOptions, templates: templates, report: report, sbomFormats: try sbomOptions.formats)
                 if let name { try run.refuseName(name, base: try store.readCommit(id), in: store) }
                 try await run.run(
                     store: store, base: id, baseName: try LayerRun.recordedName(base, resolvedTo: id, in: store),
@@ -122,6 +123,7 @@ extension Strata {
         var templates: String?
 
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var sbomOptions: SBOMOptions
 
         @Option(name: .shortAndLong, help: "The output; default: DISTRO-VERSION-NAME-ARCH.tar.zst.")
         var output: String?
@@ -145,7 +147,7 @@ extension Strata {
                 guard let current = origin.currentBase else {
                     throw StrataError(.notFound, "the base ref \(origin.baseName) is not in the store any more")
                 }
-                let run = LayerRun(storeOptions: storeOptions, templates: templates, report: report)
+                let run = LayerRun(storeOptions: storeOptions, templates: templates, report: report, sbomFormats: try sbomOptions.formats)
                 if dryRun {
                     try await run.dryRun(status: status, origin: origin, onto: current, store: store)
                     return
@@ -164,6 +166,7 @@ struct LayerRun {
     let storeOptions: StoreOptions
     let templates: String?
     let report: Reporter
+    var sbomFormats: [SBOMFormat] = []
 
     /// The ref a layer records as its base: the name given when it is a ref, else the ref that
     /// a prefix named; a commit id is recorded as it is (it never moves on).
@@ -259,7 +262,8 @@ struct LayerRun {
             format: outputTarget.format, planner: planner, upgrade: upgrade, application: application)
         job.keepFailed = keepFailed
         job.rebuild = rebuild
-        let builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
+        var builder = Builder(store: store, fetcher: planner.fetcher, packagers: planner.packagers) { report.line($0) }
+        builder.sbomFormats = sbomFormats
         let result = try await builder.layer(job)
         let seconds = Date().timeIntervalSince(start)
         let size = ByteCountFormatter.string(fromByteCount: Int64(result.build.bytes), countStyle: .file)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StrataBuild
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 extension Strata {
@@ -21,17 +22,30 @@ extension Strata {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a template's commit: origin, lockfile digest, tree.")
+        static let configuration = CommandConfiguration(abstract: "Show a template's commit: origin, lockfile digest, tree; or its SBOM (--sbom).")
         @Argument(
             help: "A ref (debian/12/minbase/amd64), a prefix naming one ref (debian/12), or a commit id or its prefix (as `strata list` prints).")
         var ref: String
+        @Option(
+            name: .long,
+            help: "Print the template's SBOM instead (spdx or cyclonedx), the same bytes its build wrote beside its output.")
+        var sbom: String?
         @OptionGroup var storeOptions: StoreOptions
+
+        func validate() throws {
+            if let sbom, SBOMFormat(rawValue: sbom) == nil { throw ValidationError("--sbom must be spdx or cyclonedx, not '\(sbom)'") }
+        }
 
         func run() async throws {
             try await reportingErrors {
                 let store = try storeOptions.existingStore()
                 let id = try store.resolveCommit(ref)
                 let commit = try store.readCommit(id)
+                if let sbom, let format = SBOMFormat(rawValue: sbom) {
+                    let document = try Builder.sbom(of: commit, in: store, packagers: .shipped).encoded(format)
+                    FileHandle.standardOutput.write(Data(document))
+                    return
+                }
                 let tree = try store.readTree(commit.tree)
                 print("commit   \(id.hex)")
                 print("tree     \(commit.tree.hex) (\(tree.entries.count) entries)")
@@ -54,6 +68,7 @@ extension Strata {
         @Option(help: "The output format: \(OutputTarget.formatNames); default: from the name.")
         var format: String?
         @OptionGroup var storeOptions: StoreOptions
+        @OptionGroup var sbomOptions: SBOMOptions
 
         func run() async throws {
             try await reportingErrors {
@@ -63,8 +78,9 @@ extension Strata {
                 let target = try OutputTarget.resolve(output: output, format: format, defaultBase: "export")
                 try target.checkWritable()
                 let start = Date()
+                let sbom = (formats: try sbomOptions.formats, packagers: Packagers.shipped)
                 let stats = try await Offload.run {
-                    try Builder.export(commit, from: store, to: target.path, format: target.format) { _ in }
+                    try Builder.export(commit, from: store, to: target.path, format: target.format, sbom: sbom) { _ in }
                 }
                 let digest = stats.digest.map { " sha256 \($0.hex)" } ?? ""
                 let size = ByteCountFormatter.string(fromByteCount: Int64(stats.bytes), countStyle: .file)

@@ -49,14 +49,18 @@ struct RpmBuildTests {
         var tree: String
     }
 
-    static func build(_ templates: String, mirror: String, output: String, store: Store? = nil) async throws -> Built {
+    static func build(
+        _ templates: String, mirror: String, output: String, store: Store? = nil, sbom: [SBOMFormat] = []
+    ) async throws -> Built {
         let spec = try TemplateTree(root: templates).load(
             target: "fixture-el/1", set: "minimal", architecture: Architecture("amd64"))
         let store = try store ?? Store(root: TemporaryDirectory.make(prefix: "strata-rpm-store"))
         let fetcher = try HTTPFetcher(store: store.blobs)
         let mirrors = try MirrorMap.host(packagers: .testing, overrides: ["fixture-el=\(mirror)"])
         let lock = try await Planner(fetcher: fetcher, mirrors: mirrors, packagers: .testing).resolve(spec).lockfile
-        let result = try await Builder(store: store, fetcher: fetcher, packagers: .testing).build(
+        var builder = Builder(store: store, fetcher: fetcher, packagers: .testing)
+        builder.sbomFormats = sbom
+        let result = try await builder.build(
             spec: spec, lock: lock, output: output, format: .tar(.none))
         let tree = try TemporaryDirectory.make(prefix: "strata-rpm-extract")
         try await Shell.run("tar", ["--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpf", output, "-C", tree])

@@ -9,6 +9,7 @@
 import Foundation
 import StrataArchive
 import StrataCore
+import StrataPackaging
 import StrataStore
 
 #if canImport(Glibc)
@@ -26,6 +27,8 @@ struct OCIImage: Sendable {
     /// The ref the template has in the store (`debian/12/minbase/amd64`), for the history entry.
     var ref: String
     var lockDigest: SHA256Digest?
+    /// The template's SPDX document, carried as an artifact that refers to the image.
+    var sbom: [UInt8]?
 
     /// The image of the template whose store ref is `ref` (DISTRO/VERSION/SET/ARCH).
     init(ref: String, created: Int64, lockDigest: SHA256Digest?) {
@@ -60,6 +63,7 @@ enum OCIExport {
     static let configType = "application/vnd.oci.image.config.v1+json"
     static let layerType = "application/vnd.oci.image.layer.v1.tar+gzip"
     static let indexType = "application/vnd.oci.image.index.v1+json"
+    static let emptyType = "application/vnd.oci.empty.v1+json"
 
     struct Descriptor: Encodable {
         var mediaType: String
@@ -134,15 +138,32 @@ enum OCIExport {
             ] as [String: Any], into: blobs)
         var platform: [String: Any] = ["architecture": image.architecture, "os": "linux"]
         if let variant = image.variant { platform["variant"] = variant }
-        let index: [String: Any] = [
-            "schemaVersion": 2, "mediaType": indexType,
-            "manifests": [
-                [
-                    "mediaType": manifestType, "digest": "sha256:\(manifest.digest.hex)", "size": manifest.size,
-                    "annotations": ["org.opencontainers.image.ref.name": image.refName], "platform": platform,
-                ] as [String: Any]
-            ],
+        var manifests: [[String: Any]] = [
+            [
+                "mediaType": manifestType, "digest": "sha256:\(manifest.digest.hex)", "size": manifest.size,
+                "annotations": ["org.opencontainers.image.ref.name": image.refName], "platform": platform,
+            ]
         ]
+        if let sbom = image.sbom {
+            // An OCI 1.1 artifact: an image manifest with an artifactType, the empty config, the
+            // document as its one layer and the image as its subject (what `oras discover` and
+            // registries' referrers API find).
+            let document = try blob(bytes: sbom, into: blobs)
+            let empty = try blob(bytes: Array("{}".utf8), into: blobs)
+            let artifact = try blob(
+                json: [
+                    "schemaVersion": 2, "mediaType": manifestType, "artifactType": SBOMFormat.spdx.mediaType,
+                    "config": ["mediaType": emptyType, "digest": "sha256:\(empty.digest.hex)", "size": empty.size],
+                    "layers": [["mediaType": SBOMFormat.spdx.mediaType, "digest": "sha256:\(document.digest.hex)", "size": document.size]],
+                    "subject": ["mediaType": manifestType, "digest": "sha256:\(manifest.digest.hex)", "size": manifest.size],
+                    "annotations": ["org.opencontainers.image.created": date(image.created)],
+                ] as [String: Any], into: blobs)
+            manifests.append([
+                "mediaType": manifestType, "digest": "sha256:\(artifact.digest.hex)", "size": artifact.size,
+                "artifactType": SBOMFormat.spdx.mediaType,
+            ])
+        }
+        let index: [String: Any] = ["schemaVersion": 2, "mediaType": indexType, "manifests": manifests]
         try FileSystem.writeAtomically(try canonical(index), to: "\(layout)/index.json")
         try FileSystem.writeAtomically(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: "\(layout)/oci-layout")
         return ExportStats(files: layer.entries, bytes: layer.bytes, digest: manifest.digest)
@@ -159,7 +180,10 @@ enum OCIExport {
     }
 
     static func blob(json object: Any, into blobs: String) throws -> (digest: SHA256Digest, size: Int) {
-        let bytes = try canonical(object)
+        try blob(bytes: try canonical(object), into: blobs)
+    }
+
+    static func blob(bytes: [UInt8], into blobs: String) throws -> (digest: SHA256Digest, size: Int) {
         let digest = SHA256Digest.of(bytes)
         try FileSystem.writeAtomically(bytes, to: "\(blobs)/\(digest.hex)")
         return (digest, bytes.count)
