@@ -207,6 +207,12 @@ struct FirstHourBuildTests {
         #expect(lock.configDigest != served.localLock.configDigest)
         let show = try await StrataExecutable.run(["show", "debian/12/minbase/amd64", "--store", "\(dir)/store"])
         #expect(show.output.contains("meta     hooks: "), "\(show.output)")
+        // The build wrote its SPDX SBOM beside the output (the default), and show --sbom prints those bytes.
+        let sbom = try await StrataExecutable.run(["show", "debian/12/minbase/amd64", "--sbom", "spdx", "--store", "\(dir)/store"])
+        #expect(sbom.exitCode == 0, "\(sbom.errorOutput)")
+        #expect(sbom.stdout == (try Data(contentsOf: URL(fileURLWithPath: "\(dir)/h.spdx.json"))))
+        let badSBOM = try await StrataExecutable.run(["show", "debian/12/minbase/amd64", "--sbom", "spdy", "--store", "\(dir)/store"])
+        #expect(badSBOM.exitCode != 0 && badSBOM.errorOutput.contains("--sbom must be spdx or cyclonedx"), "\(badSBOM.errorOutput)")
 
         let failing = try await build(["--chroot-hook", "echo 'hook says no'\nexit 4"])
         #expect(failing.exitCode == 1)

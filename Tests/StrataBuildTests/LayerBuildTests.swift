@@ -117,6 +117,17 @@ struct LayerBuildTests {
                 try await BuildFixture.recordDifferences(allRoot, from: scratchAll.output)
             }
 
+            // The layer's SBOM names its bases' packages and its own, as the set built whole does
+            // (the dummy is in neither: nothing was downloaded for it).
+            let sbomOf = { (id: SHA256Digest) in
+                try Builder.sbom(of: try fixture.store.readCommit(id), in: fixture.store, packagers: .testing).packages
+                    .map { "\($0.locked.name) \($0.locked.version) \($0.locked.sha256.hex)" }
+            }
+            let layered = try sbomOf(all.build.commit)
+            #expect(layered == (try sbomOf(scratchAll.commit)))
+            #expect(layered.contains { $0.hasPrefix("strata-plugin ") } && layered.contains { $0.hasPrefix("strata-demo ") })
+            #expect(!layered.contains { $0.hasPrefix("fake-kernel ") })
+
             // The base's objects are untouched and the store is consistent.
             let report = try fixture.store.fsck()
             #expect(report.isClean, "\(report.problems)")

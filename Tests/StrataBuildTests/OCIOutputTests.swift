@@ -21,7 +21,8 @@ struct OCIOutputTests {
         let dir = try TemporaryDirectory.make(prefix: "strata-oci")
         let tar = try await BuildFixture.build(served.localLock, output: "\(dir)/minbase.tar", store: "\(dir)/store")
         let store = try Store(root: "\(dir)/store")
-        let builder = Builder(store: store, fetcher: try HTTPFetcher(store: store.blobs), packagers: .testing)
+        var builder = Builder(store: store, fetcher: try HTTPFetcher(store: store.blobs), packagers: .testing)
+        builder.sbomFormats = [.spdx]
         let spec = try TemplateTree(root: BuildFixture.templates).load(
             target: "debian/12", set: "minbase", architecture: Architecture("amd64"))
         // From the store (the build is unchanged) and from a build run again: one image.
@@ -46,6 +47,22 @@ struct OCIOutputTests {
         #expect(config?["architecture"] as? String == "amd64" && config?["os"] as? String == "linux")
         let annotations = manifest?["annotations"] as? [String: String]
         #expect(annotations?["strata.lockfile.sha256"] == SHA256Digest.of(try served.localLock.encoded()).hex)
+
+        // The SPDX document rides along as an OCI 1.1 artifact whose subject is the image, the
+        // same bytes as the one beside the layout.
+        let index = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.oci/index.json"))) as? [String: Any]
+        let entries = index?["manifests"] as? [[String: Any]] ?? []
+        #expect(entries.count == 2, "\(entries)")
+        let artifactEntry = try #require(entries.first { $0["artifactType"] as? String == "application/spdx+json" })
+        let artifactHex = try #require((artifactEntry["digest"] as? String)?.dropFirst(7))
+        let artifact = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.oci/blobs/sha256/\(artifactHex)"))) as? [String: Any]
+        #expect((artifact?["subject"] as? [String: Any])?["digest"] as? String == "sha256:\(manifestHex)")
+        let documentHex = try #require(((artifact?["layers"] as? [[String: Any]])?.first?["digest"] as? String)?.dropFirst(7))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.oci/blobs/sha256/\(documentHex)"))
+                == Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.spdx.json")))
 
         // umoci unpacks it to the tree the tar holds.
         _ = try await Shell.run("umoci", ["unpack", "--image", "\(dir)/a.oci:12-minbase", "\(dir)/bundle"], timeout: .seconds(300))
