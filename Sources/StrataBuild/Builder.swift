@@ -107,9 +107,7 @@ public struct Builder: Sendable {
         sbom: (formats: [SBOMFormat], packagers: Packagers)? = nil, report: (String) -> Void
     ) throws -> ExportStats {
         if format == .storeOnly { return ExportStats(files: 0, bytes: 0, digest: nil) }
-        let documents = try sbomDocuments(sbom?.formats ?? []) {
-            try Self.sbom(of: commit, in: store, packagers: sbom?.packagers ?? Packagers([]))
-        }
+        let documents = try sbomDocuments(sbom?.formats ?? [], of: commit, in: store, packagers: sbom?.packagers ?? Packagers([]))
         if readingObjects, case .tar(let compression) = format,
             let stats = try Exporter.exportCommitted(
                 try store.readTree(commit.tree), store: store, to: output, compression: compression,
@@ -294,10 +292,9 @@ extension Builder {
         guard let lock = locks.first else { throw StrataError.internalError("an export without its lockfile") }
         var image = OCIImage(ref: ref, created: epoch, lockDigest: SHA256Digest.of(try lock.encoded()))
         let store = self.store
-        let documents = try Self.sbomDocuments(format == .storeOnly ? [] : sbomFormats) {
-            try Self.sbom(
-                ref: ref, created: epoch, locks: locks, readTree: Self.readFinished(root), packager: packager, store: store)
-        }
+        let documents = try Self.sbomDocuments(
+            format == .storeOnly ? [] : sbomFormats, ref: ref, created: epoch, locks: locks, readTree: Self.readFinished(root),
+            packager: packager, store: store)
         image.sbom = documents.first { $0.0 == .spdx }.map { $0.1 }
         let finalImage = image
         report(format == .storeOnly ? "commit: the tree into the store" : "export+commit: \(output), and the tree into the store")

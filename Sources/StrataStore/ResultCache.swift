@@ -3,6 +3,7 @@
 //   cache/verified/<signed hex>.<keyring hex>.clearsigned          the text a good signature covers
 //   cache/verified/<signed hex>.<signature hex>.<keyring hex>.detached   empty: the signature was good
 //   cache/locks/<key hex>.json                                     a lockfile, by what it was resolved from
+//   cache/sboms/<key hex>.json                                     an SBOM document, by what it was made from
 //
 // A verification is keyed by the exact bytes of the signed file, the signature and the keyring, so
 // a new InRelease, a changed keyring (a key revoked or added) or another signature is verified
@@ -24,6 +25,7 @@ public struct ResultCache: Sendable {
 
     var verifiedDirectory: String { "\(blobs.root)/cache/verified" }
     var locksDirectory: String { "\(blobs.root)/cache/locks" }
+    var sbomsDirectory: String { "\(blobs.root)/cache/sboms" }
 
     // MARK: Signatures
 
@@ -70,7 +72,19 @@ public struct ResultCache: Sendable {
         try blobs.replace("\(locksDirectory)/\(key.hex).json", with: bytes, hint: "lock")
     }
 
-    /// Removes verifications whose signed blob is gone and locks not used since `cutoff`
+    /// The SBOM document saved under `key`, or nil.
+    public func sbom(_ key: SHA256Digest) -> [UInt8]? {
+        let path = "\(sbomsDirectory)/\(key.hex).json"
+        guard let bytes = try? FileReader.readAll(path) else { return nil }
+        utimes(path, nil)  // used now: gc keeps what is used
+        return bytes
+    }
+
+    public func saveSBOM(_ bytes: [UInt8], key: SHA256Digest) throws {
+        try blobs.replace("\(sbomsDirectory)/\(key.hex).json", with: bytes, hint: "sbom")
+    }
+
+    /// Removes verifications whose signed blob is gone, and locks and SBOMs not used since `cutoff`
     /// (seconds since the epoch); returns how many files and bytes went.
     func collect(unusedSince cutoff: Int) throws -> (files: Int, bytes: UInt64) {
         var files = 0
@@ -84,9 +98,11 @@ public struct ResultCache: Sendable {
             let signed = name.split(separator: ".").first.flatMap { try? SHA256Digest(hex: String($0)) }
             if signed.map(blobs.contains) != true { try remove("\(verifiedDirectory)/\(name)") }
         }
-        for name in try FileSystem.names(in: locksDirectory) {
-            let path = "\(locksDirectory)/\(name)"
-            if let st = try FileSystem.status(path), st.st_mtim.tv_sec < cutoff { try remove(path) }
+        for directory in [locksDirectory, sbomsDirectory] {
+            for name in try FileSystem.names(in: directory) {
+                let path = "\(directory)/\(name)"
+                if let st = try FileSystem.status(path), st.st_mtim.tv_sec < cutoff { try remove(path) }
+            }
         }
         return (files, bytes)
     }

@@ -90,11 +90,42 @@ extension Builder {
 }
 
 extension Builder {
-    /// The documents of `formats` (none: nothing is made).
-    static func sbomDocuments(_ formats: [SBOMFormat], _ make: () throws -> SBOM) throws -> [(SBOMFormat, [UInt8])] {
+    /// The documents of `formats` for the tree `readTree` reads (none: nothing is made), from the
+    /// store's cache when these very inputs made them before: the same strata and import format,
+    /// ref, date, lockfiles and installed packages give the same bytes, so an unchanged build
+    /// does not describe its packages again.
+    static func sbomDocuments(
+        _ formats: [SBOMFormat], ref: String, created: Int64, locks: [Lockfile],
+        readTree: @Sendable (String) throws -> [UInt8]?, packager: any Packager, store: Store
+    ) throws -> [(SBOMFormat, [UInt8])] {
+        guard !formats.isEmpty, !locks.isEmpty else { return [] }
+        let installed = try? packager.installedPackages(readBase: readTree)
+        var key = "strata \(StrataVersion.string) \(packager.family) import \(packager.importFormat) \(ref) \(created)\n"
+        for lock in locks { key += SHA256Digest.of(try lock.encoded()).hex + "\n" }
+        for (name, version) in (installed ?? [:]).sorted(by: { $0.key < $1.key }) { key += "\(name) \(version)\n" }
+        let cache = ResultCache(store: store.blobs)
+        var made: SBOM?
+        return try formats.map { format in
+            let digest = SHA256Digest.of(Array("\(format.rawValue)\n\(key)".utf8))
+            if let bytes = cache.sbom(digest) { return (format, bytes) }
+            let sbom = try made ?? Self.sbom(ref: ref, created: created, locks: locks, readTree: readTree, packager: packager, store: store)
+            made = sbom
+            let bytes = try sbom.encoded(format)
+            try? cache.saveSBOM(bytes, key: digest)
+            return (format, bytes)
+        }
+    }
+
+    /// The documents of `formats` for a committed template.
+    static func sbomDocuments(_ formats: [SBOMFormat], of commit: Commit, in store: Store, packagers: Packagers) throws
+        -> [(SBOMFormat, [UInt8])]
+    {
         guard !formats.isEmpty else { return [] }
-        let sbom = try make()
-        return try formats.map { ($0, try sbom.encoded($0)) }
+        let locks = try lockChain(from: commit, in: store)
+        guard let lock = locks.first else { return [] }
+        return try sbomDocuments(
+            formats, ref: ref(of: commit), created: commit.timestamp, locks: locks, readTree: readBase(commit, in: store),
+            packager: packagers.packager(for: lock.family), store: store)
     }
 
     /// Reads a path of a finished tree on disk (one this build made, not a hostile one).
